@@ -1,0 +1,167 @@
+//! Every error type of the crate, one enum per concept, each `#[non_exhaustive]`.
+//!
+//! No error message ever contains a secret: API keys are held in [`Secret`](crate::Secret), which prints `***`.
+
+use std::sync::Arc;
+
+/// A base URL that cannot identify a server. See [`BaseUrl`](crate::BaseUrl).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BaseUrlError {
+    /// The URL is empty.
+    #[error("base URL is empty")]
+    Empty,
+    /// The URL does not parse.
+    #[error("invalid base URL: {reason}")]
+    Invalid {
+        /// Why it does not parse.
+        reason: String,
+    },
+    /// Only `http` and `https` are supported.
+    #[error("unsupported URL scheme {scheme:?} (expected http or https)")]
+    UnsupportedScheme {
+        /// The scheme found.
+        scheme: String,
+    },
+    /// The URL carries a user name or password; pass the key as a credential instead.
+    #[error("base URL must not contain credentials (user:password@); pass the API key separately")]
+    CredentialsInUrl,
+    /// The URL has a query or a fragment.
+    #[error("base URL must not have a query or fragment")]
+    QueryOrFragment,
+}
+
+/// Why listing a server's models failed. Cheap to clone (shared by every caller of one fetch).
+///
+/// Predicates tell the outcomes apart; [`DiscoveryError::is_quiet`] says which ones are an expected state
+/// (a local server that is not running) rather than something to log as an error.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum DiscoveryError {
+    /// No configuration names the server (no base URL given and no environment variable set).
+    #[error("{provider}: not configured: {reason}")]
+    NotConfigured {
+        /// The provider kind, e.g. `litellm`.
+        provider: &'static str,
+        /// What is missing.
+        reason: String,
+    },
+    /// The configured base URL is invalid.
+    #[error("{provider}: {source}")]
+    InvalidBaseUrl {
+        /// The provider kind.
+        provider: &'static str,
+        /// Why the URL is invalid.
+        #[source]
+        source: BaseUrlError,
+    },
+    /// The server could not be reached (connection refused, DNS failure, reset).
+    #[error("{endpoint}: server not reachable")]
+    Unreachable {
+        /// The URL requested.
+        endpoint: String,
+        /// The transport error.
+        #[source]
+        source: Arc<dyn std::error::Error + Send + Sync>,
+    },
+    /// The server did not answer in time.
+    #[error("{endpoint}: timed out")]
+    TimedOut {
+        /// The URL requested.
+        endpoint: String,
+    },
+    /// The server refused the credentials (HTTP 401 or 403).
+    #[error("{endpoint}: unauthorized (HTTP {status}){}", fmt_message(.message))]
+    Unauthorized {
+        /// The URL requested.
+        endpoint: String,
+        /// 401 or 403.
+        status: u16,
+        /// The server's error message, if it sent one.
+        message: Option<String>,
+    },
+    /// The server answered with another non-success status.
+    #[error("{endpoint}: HTTP {status}{}", fmt_message(.message))]
+    Status {
+        /// The URL requested.
+        endpoint: String,
+        /// The HTTP status code.
+        status: u16,
+        /// The server's error message, if it sent one.
+        message: Option<String>,
+    },
+    /// The body is not what the API documents.
+    #[error("{endpoint}: malformed response at {path}: {reason}")]
+    Malformed {
+        /// The URL requested.
+        endpoint: String,
+        /// Where in the body (e.g. `data[3].id`; `.` for the whole body).
+        path: String,
+        /// What is wrong there.
+        reason: String,
+    },
+    /// The body exceeded the configured size limit.
+    #[error("{endpoint}: response larger than the limit of {limit} bytes")]
+    TooLarge {
+        /// The URL requested.
+        endpoint: String,
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// Any other transport failure.
+    #[error("{endpoint}: request failed: {source}")]
+    Transport {
+        /// The URL requested.
+        endpoint: String,
+        /// The underlying error.
+        #[source]
+        source: Arc<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+fn fmt_message(message: &Option<String>) -> String {
+    match message {
+        Some(m) => format!(": {m}"),
+        None => String::new(),
+    }
+}
+
+impl DiscoveryError {
+    /// The server could not be reached.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, DiscoveryError::Unreachable { .. })
+    }
+    /// The request timed out.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, DiscoveryError::TimedOut { .. })
+    }
+    /// The server refused the credentials.
+    pub fn is_unauthorized(&self) -> bool {
+        matches!(self, DiscoveryError::Unauthorized { .. })
+    }
+    /// The server answered with a body that does not parse.
+    pub fn is_malformed(&self) -> bool {
+        matches!(self, DiscoveryError::Malformed { .. })
+    }
+    /// The body was over the size limit.
+    pub fn is_too_large(&self) -> bool {
+        matches!(self, DiscoveryError::TooLarge { .. })
+    }
+    /// The HTTP status, for `Unauthorized` and `Status`.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            DiscoveryError::Unauthorized { status, .. } | DiscoveryError::Status { status, .. } => {
+                Some(*status)
+            }
+            _ => None,
+        }
+    }
+    /// An expected state rather than a fault: the server is not configured or not running.
+    /// Log these at debug level at most (a local Ollama that is off is normal).
+    pub fn is_quiet(&self) -> bool {
+        matches!(
+            self,
+            DiscoveryError::Unreachable { .. } | DiscoveryError::NotConfigured { .. }
+        )
+    }
+}

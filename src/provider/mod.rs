@@ -1,0 +1,154 @@
+//! Model discovery: the [`Provider`] trait and the servers it knows (LiteLLM proxy, Ollama, LM Studio).
+//!
+//! A provider knows one server (its [`BaseUrl`]) and one credential (its [`KeyFingerprint`]); together with
+//! its [`ProviderKind`] they are the identity the [`ModelCache`](crate) keys on, so two servers or two keys
+//! never share a list. The caller passes its own [`reqwest::Client`]: the library starts no runtime.
+
+use std::fmt;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::base_url::BaseUrl;
+use crate::error::DiscoveryError;
+use crate::secret::KeyFingerprint;
+
+/// Which kind of server a provider talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum ProviderKind {
+    /// A LiteLLM proxy.
+    #[serde(rename = "litellm")]
+    LiteLlm,
+    /// An Ollama server.
+    Ollama,
+    /// An LM Studio server.
+    #[serde(rename = "lmstudio")]
+    LmStudio,
+}
+
+impl ProviderKind {
+    /// The kind's stable name: `litellm`, `ollama`, `lmstudio`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProviderKind::LiteLlm => "litellm",
+            ProviderKind::Ollama => "ollama",
+            ProviderKind::LmStudio => "lmstudio",
+        }
+    }
+}
+
+impl fmt::Display for ProviderKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A server that can list its models.
+///
+/// Object-safe: `Box<dyn Provider>` and `Arc<dyn Provider>` work.
+#[async_trait]
+pub trait Provider: Send + Sync + fmt::Debug {
+    /// The kind of server.
+    fn kind(&self) -> ProviderKind;
+
+    /// The server's normalized base URL.
+    fn base_url(&self) -> &BaseUrl;
+
+    /// The fingerprint of the credential this provider sends, `None` if it sends none.
+    fn credential_fingerprint(&self) -> Option<&KeyFingerprint>;
+
+    /// Lists the models the server offers to this credential.
+    async fn list_models(
+        &self,
+        client: &reqwest::Client,
+    ) -> Result<Vec<ModelDescriptor>, DiscoveryError>;
+}
+
+/// What a model is for.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ModelKind {
+    /// Chat / text generation.
+    Chat,
+    /// Plain text completion.
+    Completion,
+    /// Embeddings.
+    Embedding,
+    /// Image generation.
+    ImageGeneration,
+    /// Speech to text / text to speech.
+    Audio,
+    /// Reranking.
+    Rerank,
+    /// A kind the server named that this crate does not know; the server's word is kept.
+    Other(String),
+    /// The server did not say.
+    Unknown,
+}
+
+/// Prices, in the server's currency (US dollars for LiteLLM), per token.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Pricing {
+    /// Price of one input token.
+    pub input_per_token: Option<f64>,
+    /// Price of one output token.
+    pub output_per_token: Option<f64>,
+}
+
+impl Pricing {
+    /// Prices per input and output token.
+    pub fn new(input_per_token: Option<f64>, output_per_token: Option<f64>) -> Self {
+        Pricing {
+            input_per_token,
+            output_per_token,
+        }
+    }
+}
+
+/// One model a server offers, with what the server said about it. `None` means "the server did not say".
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ModelDescriptor {
+    /// The id to request the model by.
+    pub id: String,
+    /// What the model is for.
+    pub kind: ModelKind,
+    /// Context window (input tokens).
+    pub context_window: Option<u64>,
+    /// Maximum output tokens.
+    pub max_output_tokens: Option<u64>,
+    /// Supports tool / function calling.
+    pub supports_tools: Option<bool>,
+    /// Accepts images.
+    pub supports_vision: Option<bool>,
+    /// Has a reasoning / thinking mode.
+    pub supports_reasoning: Option<bool>,
+    /// Loaded in memory right now (Ollama, LM Studio).
+    pub loaded: Option<bool>,
+    /// Prices, where the server publishes them (LiteLLM).
+    pub pricing: Option<Pricing>,
+    /// The server's entry for this model, as received.
+    pub raw: serde_json::Value,
+}
+
+impl ModelDescriptor {
+    /// A descriptor with only an id: kind unknown, nothing else known, `raw` null.
+    pub fn new(id: impl Into<String>) -> Self {
+        ModelDescriptor {
+            id: id.into(),
+            kind: ModelKind::Unknown,
+            context_window: None,
+            max_output_tokens: None,
+            supports_tools: None,
+            supports_vision: None,
+            supports_reasoning: None,
+            loaded: None,
+            pricing: None,
+            raw: serde_json::Value::Null,
+        }
+    }
+}
