@@ -3,13 +3,16 @@
 //! Route LLM requests the way LiteLLM users expect, minus LiteLLM's bugs, and discover the models of
 //! LiteLLM, Ollama and LM Studio servers through a cache that never mixes servers or keys.
 #![cfg_attr(docsrs, feature(doc_cfg))]
+#![forbid(unsafe_code)]
 
 pub mod base_url;
+pub mod clock;
 pub mod error;
 pub mod provider;
 pub mod secret;
 
 pub use base_url::BaseUrl;
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{BaseUrlError, DiscoveryError};
 pub use provider::{ModelDescriptor, ModelKind, Pricing, Provider, ProviderKind};
 pub use reqwest;
