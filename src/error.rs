@@ -165,3 +165,65 @@ impl DiscoveryError {
         )
     }
 }
+
+/// A `model_list` entry that is not a valid deployment. Names the field, never its value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DeploymentError {
+    /// A required field is missing.
+    #[error("missing field `{field}`")]
+    MissingField {
+        /// The field, e.g. `litellm_params.model`.
+        field: &'static str,
+    },
+    /// A field that must be an object is not.
+    #[error("`{field}` must be an object, found {found}")]
+    NotAnObject {
+        /// The field.
+        field: &'static str,
+        /// The JSON type found.
+        found: &'static str,
+    },
+    /// A field has the wrong type or an out-of-range value.
+    #[error("`{field}` must be {expected}, found {found}")]
+    InvalidField {
+        /// The field.
+        field: String,
+        /// What was expected.
+        expected: &'static str,
+        /// What was found (a type, never the value).
+        found: &'static str,
+    },
+    /// A field that must not be empty is empty (e.g. `model_info.id`, `model_name`).
+    #[error("`{field}` must not be empty")]
+    Empty {
+        /// The field.
+        field: String,
+    },
+    /// An `os.environ/NAME` reference names a variable that is not set.
+    #[error("`{field}` refers to environment variable `{variable}`, which is not set")]
+    EnvVarNotSet {
+        /// The field holding the reference.
+        field: String,
+        /// The variable name.
+        variable: String,
+    },
+}
+
+impl DeploymentError {
+    /// The field the error is about, e.g. `litellm_params.api_key`.
+    pub fn field(&self) -> &str {
+        match self {
+            DeploymentError::MissingField { field }
+            | DeploymentError::NotAnObject { field, .. } => field,
+            DeploymentError::InvalidField { field, .. }
+            | DeploymentError::Empty { field }
+            | DeploymentError::EnvVarNotSet { field, .. } => field,
+        }
+    }
+
+    /// The error is an unset environment variable.
+    pub fn is_env_var_not_set(&self) -> bool {
+        matches!(self, DeploymentError::EnvVarNotSet { .. })
+    }
+}

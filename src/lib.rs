@@ -7,13 +7,16 @@
 
 pub mod base_url;
 pub mod clock;
+pub mod deployment;
+pub mod env;
 pub mod error;
 pub mod provider;
 pub mod secret;
 
 pub use base_url::BaseUrl;
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use error::{BaseUrlError, DiscoveryError};
+pub use deployment::{Deployment, DeploymentId, LiteLlmParams, ModelInfo};
+pub use error::{BaseUrlError, DeploymentError, DiscoveryError};
 pub use provider::{ModelDescriptor, ModelKind, Pricing, Provider, ProviderKind};
 pub use reqwest;
 pub use secret::{KeyFingerprint, Secret};
