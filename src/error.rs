@@ -227,3 +227,43 @@ impl DeploymentError {
         matches!(self, DeploymentError::EnvVarNotSet { .. })
     }
 }
+
+/// A deployment the [`PatternRouter`](crate::PatternRouter) cannot take.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PatternError {
+    /// The pattern is empty.
+    #[error("pattern is empty")]
+    EmptyPattern,
+    /// The pattern is longer than 4 GiB.
+    #[error("pattern is too long")]
+    TooLong,
+    /// The deployment's id is empty.
+    #[error("deployment of `{model_name}` has an empty id")]
+    EmptyId {
+        /// The deployment's model_name.
+        model_name: String,
+    },
+    /// A deployment with this id is already present (`insert`); use `upsert` to replace it.
+    #[error("a deployment with id `{id}` is already present")]
+    DuplicateId {
+        /// The id.
+        id: crate::DeploymentId,
+    },
+    /// The target `litellm_params.model` has a number of `*` that is neither 0 nor the pattern's.
+    #[error(
+        "deployment `{id}`: target `{target}` has {target_wildcards} `*` but pattern `{pattern}` has {pattern_wildcards} (the target needs 0 or the same number)"
+    )]
+    WildcardCountMismatch {
+        /// The deployment's id.
+        id: crate::DeploymentId,
+        /// The pattern (model_name or team public name).
+        pattern: String,
+        /// The target (`litellm_params.model`).
+        target: String,
+        /// `*` in the pattern.
+        pattern_wildcards: usize,
+        /// `*` in the target.
+        target_wildcards: usize,
+    },
+}

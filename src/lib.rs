@@ -10,13 +10,15 @@ pub mod clock;
 pub mod deployment;
 pub mod env;
 pub mod error;
+pub mod pattern;
 pub mod provider;
 pub mod secret;
 
 pub use base_url::BaseUrl;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use deployment::{Deployment, DeploymentId, LiteLlmParams, ModelInfo};
-pub use error::{BaseUrlError, DeploymentError, DiscoveryError};
+pub use error::{BaseUrlError, DeploymentError, DiscoveryError, PatternError};
+pub use pattern::{MatchedDeployment, Pattern, PatternMatch, PatternRouter};
 pub use provider::{ModelDescriptor, ModelKind, Pricing, Provider, ProviderKind};
 pub use reqwest;
 pub use secret::{KeyFingerprint, Secret};
