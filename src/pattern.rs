@@ -137,6 +137,16 @@ impl Pattern {
         self.segment(self.0.segments.len() - 1)
     }
 
+    /// The literal suffix the index files the pattern under: empty for a pattern without `*` (its whole
+    /// text is the prefix).
+    fn index_suffix(&self) -> &str {
+        if self.0.segments.len() == 1 {
+            ""
+        } else {
+            self.suffix()
+        }
+    }
+
     /// Ordering key: more literal characters first, then fewer `*`.
     fn specificity(&self) -> (std::cmp::Reverse<u32>, usize) {
         (
@@ -328,7 +338,7 @@ impl PatternIndex {
             .entry(pattern.prefix().bytes())
             .get_or_insert_with(Trie::default);
         suffixes
-            .entry(pattern.suffix().bytes().rev())
+            .entry(pattern.index_suffix().bytes().rev())
             .get_or_insert_with(Vec::new)
             .push(idx);
     }
@@ -366,10 +376,10 @@ impl PatternIndex {
         self.by_text.remove(pattern);
         let prefix = entry.pattern.prefix().bytes();
         if let Some(suffixes) = self.tree.get_mut(prefix.clone()) {
-            if let Some(list) = suffixes.get_mut(entry.pattern.suffix().bytes().rev()) {
+            if let Some(list) = suffixes.get_mut(entry.pattern.index_suffix().bytes().rev()) {
                 list.retain(|&i| i != idx);
                 if list.is_empty() {
-                    suffixes.remove(entry.pattern.suffix().bytes().rev());
+                    suffixes.remove(entry.pattern.index_suffix().bytes().rev());
                 }
             }
             if suffixes.is_empty() {
