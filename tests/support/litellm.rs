@@ -100,6 +100,15 @@ impl LiteLlmProxy {
     /// With what failed and the last lines of the install or proxy log, if LiteLLM cannot be installed or the proxy
     /// does not become ready in time.
     pub fn start(config: ProxyConfig) -> LiteLlmProxy {
+        LiteLlmProxy::start_with_env(config, &[])
+    }
+
+    /// [`LiteLlmProxy::start`] with extra environment variables for the proxy (e.g. the values of the
+    /// `os.environ/NAME` references in its config).
+    ///
+    /// # Panics
+    /// Like [`LiteLlmProxy::start`].
+    pub fn start_with_env(config: ProxyConfig, env: &[(&str, &str)]) -> LiteLlmProxy {
         let venv = ensure_installed();
         let config = config.path();
         assert!(
@@ -110,7 +119,7 @@ impl LiteLlmProxy {
         let timeout = start_timeout();
         let mut last_failure = String::new();
         for _ in 0..PORT_ATTEMPTS {
-            let mut proxy = spawn_proxy(&venv, &config);
+            let mut proxy = spawn_proxy(&venv, &config, env);
             match proxy.wait_until_ready(timeout) {
                 Ok(()) => return proxy,
                 Err(StartFailure::PortTaken) => {
@@ -438,7 +447,7 @@ const REMOVED_ENV: &[&str] = &[
     "VIRTUAL_ENV",
 ];
 
-fn spawn_proxy(venv: &Path, config: &Path) -> LiteLlmProxy {
+fn spawn_proxy(venv: &Path, config: &Path, env: &[(&str, &str)]) -> LiteLlmProxy {
     let port = free_port();
     let logs = logs_dir();
     fs::create_dir_all(&logs).unwrap_or_else(|e| panic!("cannot create {}: {e}", logs.display()));
@@ -463,7 +472,7 @@ fn spawn_proxy(venv: &Path, config: &Path) -> LiteLlmProxy {
     for name in REMOVED_ENV {
         cmd.env_remove(name);
     }
-    for (name, value) in OFFLINE_ENV {
+    for (name, value) in OFFLINE_ENV.iter().chain(env) {
         cmd.env(name, value);
     }
     die_with_parent(&mut cmd);
