@@ -45,6 +45,8 @@ const MARKER_FILE: &str = ".modelroute-lock-sha256";
 const LOG_TAIL_LINES: usize = 40;
 /// The proxy is started a few times on a fresh port if its port was taken in the meantime.
 const PORT_ATTEMPTS: usize = 3;
+/// How long a start may wait for a start slot (see [`acquire_start_slot`]).
+const SLOT_WAIT: Duration = Duration::from_secs(15 * 60);
 
 /// Which config file a proxy serves. The files live in `tests/litellm/`; every deployment in them answers from
 /// `mock_response` (no upstream, no network), and keys are checked by `tests/litellm/custom_auth.py`.
@@ -117,6 +119,9 @@ impl LiteLlmProxy {
             config.display()
         );
         let timeout = start_timeout();
+        // Starting is CPU-heavy (~6 s of CPU importing LiteLLM): at most a few at once per machine, so that each
+        // start's timeout measures its own start, not a queue of others (tests run in parallel threads/processes).
+        let _slot = acquire_start_slot();
         let mut last_failure = String::new();
         for _ in 0..PORT_ATTEMPTS {
             let mut proxy = spawn_proxy(&venv, &config, env);
@@ -410,6 +415,47 @@ fn is_installed(venv: &Path, want: &str) -> bool {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Takes one of N start slots (an exclusive flock on `<target>/litellm-logs/start-slot-<i>.lock`), N = number of CPUs
+/// (1..=4; override: `MODELROUTE_LITELLM_PARALLEL_STARTS`), shared by every test thread and process using this target
+/// directory. Released when the returned file is dropped (or the process dies).
+fn acquire_start_slot() -> File {
+    let slots = std::env::var("MODELROUTE_LITELLM_PARALLEL_STARTS")
+        .ok()
+        .and_then(|s| s.trim().parse::<usize>().ok())
+        .unwrap_or_else(|| {
+            thread::available_parallelism()
+                .map_or(2, |n| n.get())
+                .min(4)
+        })
+        .max(1);
+    let dir = logs_dir();
+    fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+    let mut files: Vec<File> = (0..slots)
+        .map(|i| {
+            let path = dir.join(format!("start-slot-{i}.lock"));
+            OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&path)
+                .unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display()))
+        })
+        .collect();
+    let since = Instant::now();
+    loop {
+        if let Some(free) = files.iter().position(|file| file.try_lock().is_ok()) {
+            return files.swap_remove(free);
+        }
+        assert!(
+            since.elapsed() < SLOT_WAIT,
+            "waited {} s for one of {slots} LiteLLM start slots in {} (are other proxies stuck starting?)",
+            SLOT_WAIT.as_secs(),
+            dir.display()
+        );
+        thread::sleep(Duration::from_millis(100));
+    }
 }
 
 fn start_timeout() -> Duration {
