@@ -476,6 +476,8 @@ const OFFLINE_ENV: &[(&str, &str)] = &[
     ("LITELLM_LOCAL_POLICY_TEMPLATES", "true"),
     ("LITELLM_LOCAL_AUTOROUTER_PRESETS", "True"),
     ("PYTHONUNBUFFERED", "1"),
+    // The venv's bytecode was compiled at install; this keeps tests/litellm/__pycache__ out of the source tree.
+    ("PYTHONDONTWRITEBYTECODE", "1"),
 ];
 
 /// Variables of the caller's environment that would change what the proxy does.
