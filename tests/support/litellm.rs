@@ -356,7 +356,9 @@ fn install_once() -> Result<PathBuf, String> {
         .try_clone()
         .map_err(|e| format!("cannot reuse {}: {e}", log_path.display()))?;
     let script = litellm_dir().join("install.sh");
-    eprintln!(
+    // Straight to fd 2, not eprintln!: the test harness captures eprintln! output, and this explains a long pause.
+    let _ = writeln!(
+        io::stderr(),
         "[modelroute tests] installing LiteLLM 1.109.1 into {} (once; ~15-70 s with network access to PyPI; log: {})",
         venv.display(),
         log_path.display()
@@ -388,7 +390,8 @@ fn install_once() -> Result<PathBuf, String> {
     if !status.success() || !is_installed(&venv, &want) {
         return Err(install_failure(&log_path, &format!("failed ({status})")));
     }
-    eprintln!(
+    let _ = writeln!(
+        io::stderr(),
         "[modelroute tests] LiteLLM installed in {:.1} s",
         started.elapsed().as_secs_f64()
     );
