@@ -11,7 +11,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::litellm::{LiteLlmProxy, ProxyConfig};
+use support::litellm::{LiteLlmProxy, ProxyConfig, crate_dir};
 
 /// `GET /v1/models` with a Bearer key: the HTTP status and the listed ids, in order.
 async fn list_models(
@@ -146,7 +146,7 @@ fn real_litellm_proxies_start_filter_models_per_key_and_stop() {
 
         // The YAML deployment-id fixture is what a real proxy reports for that config file.
         let fixture: Value = serde_json::from_str(
-            &std::fs::read_to_string("tests/fixtures/deployment_ids_yaml.json")
+            &std::fs::read_to_string(crate_dir().join("tests/fixtures/deployment_ids_yaml.json"))
                 .expect("the YAML id fixture"),
         )
         .expect("JSON");
