@@ -13,7 +13,9 @@ pub mod secret;
 
 pub use base_url::BaseUrl;
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use error::{BaseUrlError, DiscoveryError};
-pub use provider::{ModelDescriptor, ModelKind, Pricing, Provider, ProviderKind};
+pub use error::{BaseUrlError, DiscoveryError, ParseError};
+pub use provider::{
+    LiteLlm, LmStudio, ModelDescriptor, ModelKind, Ollama, Pricing, Provider, ProviderKind,
+};
 pub use reqwest;
 pub use secret::{KeyFingerprint, Secret};
