@@ -516,3 +516,54 @@ async fn from_env_with_ollama_host_forms() {
         assert!(p.list_models(&client()).await.unwrap().is_empty());
     }
 }
+
+#[tokio::test]
+async fn a_streamed_body_without_length_is_cut_at_the_limit() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // A raw HTTP/1.1 server on 127.0.0.1 that streams /api/tags in chunks, without Content-Length,
+    // for far longer than the limit (64 MiB of one endless JSON string).
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        let (mut sock, _) = listener.accept().await.unwrap();
+        let mut buf = vec![0u8; 4096];
+        let mut seen = Vec::new();
+        while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = sock.read(&mut buf).await.unwrap();
+            if n == 0 {
+                return 0usize;
+            }
+            seen.extend_from_slice(&buf[..n]);
+        }
+        let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+        if sock.write_all(head.as_bytes()).await.is_err() {
+            return 0;
+        }
+        let mut sent = 0usize;
+        let first = br#"{"models":[{"name":""#;
+        let filler = vec![b'a'; 16 * 1024];
+        for i in 0..4096 {
+            let data: &[u8] = if i == 0 { first } else { &filler };
+            let chunk = [format!("{:x}\r\n", data.len()).as_bytes(), data, b"\r\n"].concat();
+            if sock.write_all(&chunk).await.is_err() {
+                break; // the client hung up
+            }
+            sent += data.len();
+        }
+        sent
+    });
+    let p = Ollama::new(&format!("http://{addr}"), None)
+        .unwrap()
+        .with_body_limit(256 * 1024);
+    let err = p.list_models(&client()).await.unwrap_err();
+    assert!(err.is_too_large(), "{err:?}");
+    let sent = tokio::time::timeout(Duration::from_secs(10), server)
+        .await
+        .unwrap()
+        .unwrap();
+    eprintln!("server sent {sent} bytes before the client hung up");
+    assert!(
+        sent < 32 * 1024 * 1024,
+        "the client stopped reading early (server sent {sent} bytes)"
+    );
+}
