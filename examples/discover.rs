@@ -17,10 +17,13 @@ use modelroute::{DiscoveryError, LiteLlm, LmStudio, ModelDescriptor, ModelKind, 
 
 type Row = [String; 10];
 
+/// A provider built from the environment, or why it could not be.
+type Configured = Result<Box<dyn Provider>, DiscoveryError>;
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let insecure = std::env::var("MODELROUTE_ALLOW_INSECURE_HTTP").is_ok_and(|v| v == "1");
-    let providers: Vec<(&str, Result<Box<dyn Provider>, DiscoveryError>)> = vec![
+    let providers: Vec<(&str, Configured)> = vec![
         (
             "LiteLLM",
             LiteLlm::from_env()

@@ -88,7 +88,7 @@ impl LiteLlm {
     /// Empty or blank values count as unset.
     ///
     /// ```
-    /// use modelroute::LiteLlm;
+    /// use modelroute::{LiteLlm, Provider};
     /// let env = |name: &str| match name {
     ///     "LITELLM_BASE_URL" => Some("http://127.0.0.1:4000/".to_string()),
     ///     _ => None,
