@@ -7,13 +7,18 @@
 
 pub mod base_url;
 pub mod clock;
+pub mod deployment;
+pub mod env;
 pub mod error;
+pub mod pattern;
 pub mod provider;
 pub mod secret;
 
 pub use base_url::BaseUrl;
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use error::{BaseUrlError, DiscoveryError, ParseError};
+pub use deployment::{Deployment, DeploymentId, LiteLlmParams, ModelInfo};
+pub use error::{BaseUrlError, DeploymentError, DiscoveryError, ParseError, PatternError};
+pub use pattern::{MatchedDeployment, Pattern, PatternMatch, PatternRouter};
 pub use provider::{
     LiteLlm, LmStudio, ModelDescriptor, ModelKind, Ollama, Pricing, Provider, ProviderKind,
 };
