@@ -26,6 +26,7 @@ use super::litellm::non_blank;
 use super::openai::parse_model_list;
 use super::{ModelDescriptor, ModelKind, Provider, ProviderKind};
 use crate::base_url::BaseUrl;
+use crate::env::{Environment, ProcessEnv};
 use crate::error::{DiscoveryError, ParseError};
 use crate::secret::{KeyFingerprint, Secret};
 
@@ -83,23 +84,20 @@ impl LmStudio {
     /// From the process environment: `LMSTUDIO_BASE_URL` (default `http://localhost:1234`) and
     /// `LM_API_TOKEN` (optional).
     pub fn from_env() -> Result<Self, DiscoveryError> {
-        Self::from_env_with(|name| std::env::var(name).ok())
+        Self::from_env_with(&ProcessEnv)
     }
 
-    /// Like [`from_env`](Self::from_env), reading variables through `get`.
+    /// Like [`from_env`](Self::from_env), reading variables from `env` (see [`Environment`]).
     ///
     /// ```
     /// use modelroute::{LmStudio, Provider};
-    /// assert_eq!(LmStudio::from_env_with(|_| None)?.base_url().as_str(), "http://localhost:1234");
+    /// assert_eq!(LmStudio::from_env_with(&|_: &str| None)?.base_url().as_str(), "http://localhost:1234");
     /// # Ok::<(), modelroute::DiscoveryError>(())
     /// ```
-    pub fn from_env_with<F>(get: F) -> Result<Self, DiscoveryError>
-    where
-        F: Fn(&str) -> Option<String>,
-    {
-        let url = non_blank(get(Self::BASE_URL_VAR))
+    pub fn from_env_with(env: &dyn Environment) -> Result<Self, DiscoveryError> {
+        let url = non_blank(env.var(Self::BASE_URL_VAR))
             .unwrap_or_else(|| Self::DEFAULT_BASE_URL.to_string());
-        let token = non_blank(get(Self::TOKEN_VAR)).map(Secret::new);
+        let token = non_blank(env.var(Self::TOKEN_VAR)).map(Secret::new);
         Self::new(&url, token)
     }
 
@@ -441,7 +439,7 @@ mod tests {
             "LM_API_TOKEN" => Some("tok".to_string()),
             _ => None,
         };
-        let l = LmStudio::from_env_with(env).unwrap();
+        let l = LmStudio::from_env_with(&env).unwrap();
         assert_eq!(l.base_url().as_str(), "http://127.0.0.1:9999/v1");
         assert_eq!(l.credential_fingerprint(), Some(&KeyFingerprint::of("tok")));
         assert_eq!(l.kind(), ProviderKind::LmStudio);
