@@ -157,24 +157,18 @@ impl Provider for LmStudio {
             key: self.key.as_ref(),
             opts: &self.opts,
         };
-        let last = urls.len() - 1;
-        for (i, url) in urls.iter().enumerate() {
-            let body = match conn.get(url).await {
-                Ok(body) => body,
-                Err(e) if i < last && http::is_endpoint_missing(&e) => continue,
+        let parsers: [fn(&[u8]) -> Result<Vec<ModelDescriptor>, ParseError>; 2] =
+            [parse_models_v1, parse_models_v0];
+        for (url, parse) in urls.iter().zip(parsers) {
+            match conn.get(url).await {
+                Ok(body) if is_unexpected_endpoint(&body) => continue,
+                Ok(body) => return parse(&body).map_err(|e| e.at_endpoint(url.as_str())),
+                Err(e) if http::is_endpoint_missing(&e) => continue,
                 Err(e) => return Err(e),
-            };
-            if i < last && is_unexpected_endpoint(&body) {
-                continue;
             }
-            let parsed = match i {
-                0 => parse_models_v1(&body),
-                1 => parse_models_v0(&body),
-                _ => parse_model_list(&body),
-            };
-            return parsed.map_err(|e| e.at_endpoint(url.as_str()));
         }
-        unreachable!("the last endpoint always returns")
+        let body = conn.get(&urls[2]).await?;
+        parse_model_list(&body).map_err(|e| e.at_endpoint(urls[2].as_str()))
     }
 }
 
