@@ -17,8 +17,10 @@ pub mod secret;
 pub use base_url::BaseUrl;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use deployment::{Deployment, DeploymentId, LiteLlmParams, ModelInfo};
-pub use error::{BaseUrlError, DeploymentError, DiscoveryError, PatternError};
+pub use error::{BaseUrlError, DeploymentError, DiscoveryError, ParseError, PatternError};
 pub use pattern::{MatchedDeployment, Pattern, PatternMatch, PatternRouter};
-pub use provider::{ModelDescriptor, ModelKind, Pricing, Provider, ProviderKind};
+pub use provider::{
+    LiteLlm, LmStudio, ModelDescriptor, ModelKind, Ollama, Pricing, Provider, ProviderKind,
+};
 pub use reqwest;
 pub use secret::{KeyFingerprint, Secret};
