@@ -43,6 +43,7 @@
 //! behind a lock such as `parking_lot::RwLock`: writes hold it only for those microseconds.
 
 mod affix;
+mod bucket;
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -50,6 +51,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use self::affix::{AffixIndex, Anchor};
+use self::bucket::Suffixes;
 use crate::deployment::{Deployment, DeploymentId};
 use crate::error::PatternError;
 
@@ -315,10 +317,12 @@ struct Entry {
     pattern: Pattern,
     /// Precedence, lower first: (fewer literal characters is worse, more `*` is worse, later is worse).
     rank: (std::cmp::Reverse<u32>, usize, u64),
+    /// Number of `*` (kept here so a lookup need not read the pattern).
+    wildcards: usize,
     members: Arc<[Arc<Member>]>,
 }
 
-type EntryIdx = u32;
+pub(crate) type EntryIdx = u32;
 
 /// The patterns of one scope (global, or one team).
 #[derive(Debug)]
@@ -327,7 +331,7 @@ struct PatternIndex {
     free: Vec<EntryIdx>,
     by_text: HashMap<Box<str>, EntryIdx>,
     /// Literal prefix -> literal suffix -> entries with exactly that prefix and suffix.
-    tree: AffixIndex<AffixIndex<Vec<EntryIdx>>>,
+    tree: AffixIndex<Suffixes>,
     next_seq: u64,
 }
 
@@ -362,6 +366,7 @@ impl PatternIndex {
         let entry = Entry {
             pattern: pattern.clone(),
             rank: (literal, stars, seq),
+            wildcards: pattern.wildcards(),
             members: Arc::from(vec![member]),
         };
         let idx = match self.free.pop() {
@@ -375,10 +380,14 @@ impl PatternIndex {
             }
         };
         self.by_text.insert(pattern.as_str().into(), idx);
-        self.tree
-            .get_or_insert_with(pattern.prefix().as_bytes(), || AffixIndex::new(Anchor::End))
-            .get_or_insert_with(pattern.index_suffix().as_bytes(), Vec::new)
-            .push(idx);
+        let (prefix, suffix) = (
+            pattern.prefix().as_bytes(),
+            pattern.index_suffix().as_bytes(),
+        );
+        match self.tree.get_mut(prefix) {
+            Some(suffixes) => suffixes.add(suffix, idx),
+            None => self.tree.insert_new(prefix, Suffixes::new(suffix, idx)),
+        }
     }
 
     /// Replaces the member with `id` in place (same pattern). Returns false if absent.
@@ -414,16 +423,12 @@ impl PatternIndex {
         self.by_text.remove(pattern);
         let prefix = entry.pattern.prefix().as_bytes();
         let suffix = entry.pattern.index_suffix().as_bytes();
-        if let Some(suffixes) = self.tree.get_mut(prefix) {
-            if let Some(list) = suffixes.get_mut(suffix) {
-                list.retain(|&i| i != idx);
-                if list.is_empty() {
-                    suffixes.remove(suffix);
-                }
-            }
-            if suffixes.is_empty() {
-                self.tree.remove(prefix);
-            }
+        if self
+            .tree
+            .get_mut(prefix)
+            .is_some_and(|suffixes| suffixes.remove(suffix, idx))
+        {
+            self.tree.remove(prefix);
         }
         Some(removed)
     }
@@ -435,14 +440,14 @@ impl PatternIndex {
         let bytes = name.as_bytes();
         self.tree.visit(bytes, bytes.len(), |prefix_len, suffixes| {
             let room = bytes.len() - prefix_len;
-            suffixes.visit(bytes, room, |suffix_len, list| {
+            suffixes.visit(bytes, room, |suffix_len, ids| {
                 let (lo, hi) = (prefix_len, bytes.len() - suffix_len);
-                for &idx in list {
+                for &idx in ids.as_slice() {
                     let Some(entry) = self.entries.get(idx as usize).and_then(Option::as_ref)
                     else {
                         continue;
                     };
-                    let matched = match entry.pattern.wildcards() {
+                    let matched = match entry.wildcards {
                         0 => lo == bytes.len(),
                         1 => true,
                         _ => entry.pattern.middle_fits(name, lo, hi),

@@ -24,6 +24,14 @@ fn finish(h: u64, len: usize) -> u64 {
     x ^ (x >> 29)
 }
 
+/// Byte-string equality without a `memcmp` call for the short keys patterns have.
+#[inline]
+pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len()
+        && (a.len() > 32 || a.iter().zip(b).all(|(x, y)| x == y))
+        && (a.len() <= 32 || a == b)
+}
+
 #[derive(Debug)]
 struct Slot<V> {
     hash: u64,
@@ -134,7 +142,7 @@ impl<V> AffixIndex<V> {
         let hash = self.hash_key(key);
         let found = self
             .table
-            .find(hash, |s| s.hash == hash && *s.key == *key)
+            .find(hash, |s| s.hash == hash && same_bytes(&s.key, key))
             .is_some();
         if !found {
             let pos = match self.lens.binary_search_by_key(&key.len(), |l| l.len) {
@@ -158,15 +166,29 @@ impl<V> AffixIndex<V> {
         }
         &mut self
             .table
-            .find_mut(hash, |s| s.hash == hash && *s.key == *key)
+            .find_mut(hash, |s| s.hash == hash && same_bytes(&s.key, key))
             .expect("present")
             .value
+    }
+
+    /// Inserts `value` under `key`, which must be absent.
+    pub(crate) fn insert_new(&mut self, key: &[u8], value: V) {
+        let mut value = Some(value);
+        self.get_or_insert_with(key, || value.take().expect("absent key"));
+    }
+
+    /// The key and value when exactly one is held.
+    pub(crate) fn only(&self) -> Option<(&[u8], &V)> {
+        if self.table.len() != 1 {
+            return None;
+        }
+        self.table.iter().next().map(|s| (&*s.key, &s.value))
     }
 
     pub(crate) fn get_mut(&mut self, key: &[u8]) -> Option<&mut V> {
         let hash = self.hash_key(key);
         self.table
-            .find_mut(hash, |s| s.hash == hash && *s.key == *key)
+            .find_mut(hash, |s| s.hash == hash && same_bytes(&s.key, key))
             .map(|s| &mut s.value)
     }
 
@@ -174,7 +196,7 @@ impl<V> AffixIndex<V> {
         let hash = self.hash_key(key);
         let entry = self
             .table
-            .find_entry(hash, |s| s.hash == hash && *s.key == *key)
+            .find_entry(hash, |s| s.hash == hash && same_bytes(&s.key, key))
             .ok()?;
         let (slot, _) = entry.remove();
         if let Ok(pos) = self.lens.binary_search_by_key(&key.len(), |l| l.len) {
@@ -209,7 +231,7 @@ impl<V> AffixIndex<V> {
             // One key (the common case under a prefix): compare it, no hashing.
             if let Some(slot) = self.table.iter().next() {
                 let len = slot.key.len();
-                if len <= max_len && *slot.key == *self.window(text, len) {
+                if len <= max_len && same_bytes(&slot.key, self.window(text, len)) {
                     visit(len, &slot.value);
                 }
             }
@@ -236,7 +258,7 @@ impl<V> AffixIndex<V> {
             };
             if let Some(slot) = self
                 .table
-                .find(hash, |s| s.hash == hash && *s.key == *window)
+                .find(hash, |s| s.hash == hash && same_bytes(&s.key, window))
             {
                 visit(len, &slot.value);
             }
