@@ -182,7 +182,9 @@ mod tests {
             BaseUrl::parse("not a url"),
             Err(BaseUrlError::Invalid { .. })
         ));
-        let err = BaseUrl::parse("http://u:sk-secret@h").unwrap_err().to_string();
+        let err = BaseUrl::parse("http://u:sk-secret@h")
+            .unwrap_err()
+            .to_string();
         assert!(!err.contains("sk-secret"));
     }
 

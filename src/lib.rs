@@ -6,14 +6,19 @@
 #![forbid(unsafe_code)]
 
 pub mod base_url;
+pub mod cache;
 pub mod clock;
 pub mod error;
 pub mod provider;
 pub mod secret;
 
 pub use base_url::BaseUrl;
+pub use cache::{
+    Availability, CacheKey, ListSource, ModelCache, ModelCacheOptions, ModelList, RefreshProblem,
+    Validation,
+};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use error::{BaseUrlError, DiscoveryError};
+pub use error::{BaseUrlError, CacheError, DiscoveryError, DiskIssue};
 pub use provider::{ModelDescriptor, ModelKind, Pricing, Provider, ProviderKind};
 pub use reqwest;
 pub use secret::{KeyFingerprint, Secret};

@@ -136,6 +136,10 @@ mod tests {
         assert_eq!(a, KeyFingerprint::of("k1"));
         assert_ne!(a, KeyFingerprint::of("k2"));
         assert_ne!(KeyFingerprint::of(""), KeyFingerprint::of(" "));
-        assert!(a.as_str().chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+        assert!(
+            a.as_str()
+                .chars()
+                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+        );
     }
 }
