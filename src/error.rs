@@ -108,6 +108,16 @@ pub enum DiscoveryError {
         /// The limit in bytes.
         limit: usize,
     },
+    /// A credential would have been sent in clear text: plain `http` to a host that is not loopback.
+    /// Nothing was sent. Use `https`, or opt in with the provider's `allow_insecure_http(true)`
+    /// (for a trusted private network).
+    #[error(
+        "{endpoint}: refusing to send the API key over plain http to a non-loopback host (use https, or allow_insecure_http)"
+    )]
+    InsecureTransport {
+        /// The URL that would have been requested.
+        endpoint: String,
+    },
     /// Any other transport failure.
     #[error("{endpoint}: request failed: {source}")]
     Transport {
@@ -154,6 +164,24 @@ impl DiscoveryError {
                 Some(*status)
             }
             _ => None,
+        }
+    }
+    /// Nothing was sent because the credential would have travelled in clear text.
+    pub fn is_insecure_transport(&self) -> bool {
+        matches!(self, DiscoveryError::InsecureTransport { .. })
+    }
+    /// The URL requested, for the errors that concern one request.
+    pub fn endpoint(&self) -> Option<&str> {
+        match self {
+            DiscoveryError::Unreachable { endpoint, .. }
+            | DiscoveryError::TimedOut { endpoint }
+            | DiscoveryError::Unauthorized { endpoint, .. }
+            | DiscoveryError::Status { endpoint, .. }
+            | DiscoveryError::Malformed { endpoint, .. }
+            | DiscoveryError::TooLarge { endpoint, .. }
+            | DiscoveryError::InsecureTransport { endpoint }
+            | DiscoveryError::Transport { endpoint, .. } => Some(endpoint),
+            DiscoveryError::NotConfigured { .. } | DiscoveryError::InvalidBaseUrl { .. } => None,
         }
     }
     /// An expected state rather than a fault: the server is not configured or not running.
@@ -353,5 +381,37 @@ impl CacheError {
     /// See [`DiscoveryError::is_quiet`].
     pub fn is_quiet(&self) -> bool {
         self.discovery_error().is_some_and(DiscoveryError::is_quiet)
+    }
+}
+
+/// A response body that does not have the shape an API documents. Returned by the public parsers
+/// (e.g. [`litellm::parse_model_info`](crate::provider::litellm::parse_model_info)); a provider turns
+/// it into [`DiscoveryError::Malformed`] with the URL it requested.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("malformed response at {path}: {reason}")]
+#[non_exhaustive]
+pub struct ParseError {
+    /// Where in the body: `data[3].model_name`, or `.` for the whole body.
+    pub path: String,
+    /// What is wrong there.
+    pub reason: String,
+}
+
+impl ParseError {
+    /// A parse error at `path`.
+    pub fn new(path: impl Into<String>, reason: impl Into<String>) -> Self {
+        ParseError {
+            path: path.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// The [`DiscoveryError::Malformed`] for a body fetched from `endpoint`.
+    pub fn at_endpoint(self, endpoint: impl Into<String>) -> DiscoveryError {
+        DiscoveryError::Malformed {
+            endpoint: endpoint.into(),
+            path: self.path,
+            reason: self.reason,
+        }
     }
 }

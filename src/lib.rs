@@ -18,7 +18,9 @@ pub use cache::{
     Validation,
 };
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use error::{BaseUrlError, CacheError, DiscoveryError, DiskIssue};
-pub use provider::{ModelDescriptor, ModelKind, Pricing, Provider, ProviderKind};
+pub use error::{BaseUrlError, CacheError, DiscoveryError, DiskIssue, ParseError};
+pub use provider::{
+    LiteLlm, LmStudio, ModelDescriptor, ModelKind, Ollama, Pricing, Provider, ProviderKind,
+};
 pub use reqwest;
 pub use secret::{KeyFingerprint, Secret};

@@ -6,6 +6,18 @@
 
 use std::fmt;
 
+mod http;
+mod json;
+pub mod litellm;
+pub mod lmstudio;
+pub mod ollama;
+pub mod openai;
+
+pub use http::{DEFAULT_BODY_LIMIT, DEFAULT_LOCAL_TIMEOUT, DEFAULT_PROXY_TIMEOUT};
+pub use litellm::LiteLlm;
+pub use lmstudio::LmStudio;
+pub use ollama::Ollama;
+
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
