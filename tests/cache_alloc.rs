@@ -70,7 +70,11 @@ fn a_memory_hit_allocates_nothing() {
     });
 
     // Warm up thread-locals and lazily initialized statics on this thread.
-    let warm = cache.get(&provider, &client).now_or_never().unwrap().unwrap();
+    let warm = cache
+        .get(&provider, &client)
+        .now_or_never()
+        .unwrap()
+        .unwrap();
     assert_eq!(warm.source(), ListSource::Memory);
     drop(warm);
 
@@ -79,12 +83,23 @@ fn a_memory_hit_allocates_nothing() {
     let reserved = allocations_on_this_thread();
     for _ in 0..1_000 {
         // A hit completes on its first poll, without a runtime.
-        let list = cache.get(&provider, &client).now_or_never().unwrap().unwrap();
+        let list = cache
+            .get(&provider, &client)
+            .now_or_never()
+            .unwrap()
+            .unwrap();
         hits.push(list);
     }
     let after = allocations_on_this_thread();
     assert_eq!(reserved - before, 1, "the Vec of results itself");
-    assert_eq!(after - reserved, 0, "1,000 memory hits of a 2,000-model list must allocate nothing");
+    assert_eq!(
+        after - reserved,
+        0,
+        "1,000 memory hits of a 2,000-model list must allocate nothing"
+    );
     assert!(hits.iter().all(|l| l.source() == ListSource::Memory));
-    assert!(hits.iter().all(|l| Arc::ptr_eq(l.models(), hits[0].models())));
+    assert!(
+        hits.iter()
+            .all(|l| Arc::ptr_eq(l.models(), hits[0].models()))
+    );
 }
