@@ -169,6 +169,15 @@ pub enum RefreshProblem {
     Empty,
 }
 
+impl fmt::Display for RefreshProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RefreshProblem::Failed(e) => write!(f, "the last refresh failed: {e}"),
+            RefreshProblem::Empty => f.write_str("the last refresh listed no models"),
+        }
+    }
+}
+
 /// A model list served by the [`ModelCache`], with where it came from and how fresh it is.
 #[derive(Debug, Clone)]
 pub struct ModelList {
