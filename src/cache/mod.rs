@@ -713,10 +713,11 @@ impl Inner {
         };
         drop(slots);
         // Empty lists stay in memory only: a restart never begins from "no models".
-        if is_current && !good.models.is_empty() {
-            if let Err(issue) = self.persist(key, id, &good) {
-                disk_issues.push(issue);
-            }
+        if is_current
+            && !good.models.is_empty()
+            && let Err(issue) = self.persist(key, id, &good)
+        {
+            disk_issues.push(issue);
         }
         OpOutcome::Fetched(self.list(key, &good, ListSource::Fetched, None, disk_issues))
     }
@@ -747,11 +748,11 @@ where
     P: Provider + ?Sized,
 {
     let mut disk_issues = Vec::new();
-    if kind == OpKind::Load {
-        if let Some(list) = inner.load_from_disk(&key, id, &mut disk_issues) {
-            inner.finish_op(&key, id);
-            return OpOutcome::FromDisk(list);
-        }
+    if kind == OpKind::Load
+        && let Some(list) = inner.load_from_disk(&key, id, &mut disk_issues)
+    {
+        inner.finish_op(&key, id);
+        return OpOutcome::FromDisk(list);
     }
     let result = provider.list_models(&client).await;
     let outcome = inner.apply_fetch(&key, id, result, disk_issues);
