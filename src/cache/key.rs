@@ -190,7 +190,13 @@ impl fmt::Display for CacheKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {} ", self.kind, self.base_url)?;
         match &self.fingerprint {
-            Some(fp) => write!(f, "key:{}", &fp.as_str()[..8.min(fp.as_str().len())]),
+            Some(fp) => {
+                f.write_str("key:")?;
+                fp.as_str()
+                    .chars()
+                    .take(8)
+                    .try_for_each(|c| fmt::Write::write_char(f, c))
+            }
             None => f.write_str("no key"),
         }
     }

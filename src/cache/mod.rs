@@ -12,8 +12,9 @@
 //!   ignored and reported as a [`DiskIssue`] in the result. Writes are atomic (temporary file, flush, rename).
 //!   A missing or read-only directory is reported the same way and the cache keeps working from memory.
 //!   The I/O is blocking `std::fs` on the caller's task (the library has no runtime to hand it to): it runs
-//!   once per key and process on a memory miss, inside the shared operation, and after each successful fetch;
-//!   a 2,000-model list loads in about a millisecond (`benches/model_cache.rs`).
+//!   once per key and process on a memory miss, inside the shared operation, and after each successful fetch.
+//!   Loading 2,000 models takes a few milliseconds with compact entries and ~170 ms with LiteLLM's full
+//!   `/model/info` records kept as `raw` (a 17 MB file; see `benches/model_cache.rs`).
 //! - **In flight**: concurrent callers for one key share one operation (disk read, then fetch if needed), a
 //!   [`futures_util::future::Shared`] future: no runtime, no spawned task. Whichever caller polls drives it;
 //!   a caller that is dropped (a timeout, a closed view) does not cancel it for the others. When every caller
@@ -249,6 +250,14 @@ impl ModelList {
         validate::check(configured_model, self)
     }
 }
+
+// The cache, its results and its futures can cross threads.
+const _: fn() = || {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<ModelCache>();
+    assert_send_sync::<ModelList>();
+    assert_send_sync::<CacheKey>();
+};
 
 /// The model-list cache. See the [module docs](self) for layers, freshness and an example.
 ///
