@@ -415,3 +415,105 @@ impl ParseError {
         }
     }
 }
+
+/// A `model_list` entry that is not a valid deployment. Names the field, never its value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DeploymentError {
+    /// A required field is missing.
+    #[error("missing field `{field}`")]
+    MissingField {
+        /// The field, e.g. `litellm_params.model`.
+        field: &'static str,
+    },
+    /// A field that must be an object is not.
+    #[error("`{field}` must be an object, found {found}")]
+    NotAnObject {
+        /// The field.
+        field: &'static str,
+        /// The JSON type found.
+        found: &'static str,
+    },
+    /// A field has the wrong type or an out-of-range value.
+    #[error("`{field}` must be {expected}, found {found}")]
+    InvalidField {
+        /// The field.
+        field: String,
+        /// What was expected.
+        expected: &'static str,
+        /// What was found (a type, never the value).
+        found: &'static str,
+    },
+    /// A field that must not be empty is empty (e.g. `model_info.id`, `model_name`).
+    #[error("`{field}` must not be empty")]
+    Empty {
+        /// The field.
+        field: String,
+    },
+    /// An `os.environ/NAME` reference names a variable that is not set.
+    #[error("`{field}` refers to environment variable `{variable}`, which is not set")]
+    EnvVarNotSet {
+        /// The field holding the reference.
+        field: String,
+        /// The variable name.
+        variable: String,
+    },
+}
+
+impl DeploymentError {
+    /// The field the error is about, e.g. `litellm_params.api_key`.
+    pub fn field(&self) -> &str {
+        match self {
+            DeploymentError::MissingField { field }
+            | DeploymentError::NotAnObject { field, .. } => field,
+            DeploymentError::InvalidField { field, .. }
+            | DeploymentError::Empty { field }
+            | DeploymentError::EnvVarNotSet { field, .. } => field,
+        }
+    }
+
+    /// The error is an unset environment variable.
+    pub fn is_env_var_not_set(&self) -> bool {
+        matches!(self, DeploymentError::EnvVarNotSet { .. })
+    }
+}
+
+/// A deployment the [`PatternRouter`](crate::PatternRouter) cannot take.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PatternError {
+    /// The pattern is empty.
+    #[error("pattern is empty")]
+    EmptyPattern,
+    /// The pattern is longer than 4 GiB.
+    #[error("pattern is too long")]
+    TooLong,
+    /// The deployment's id is empty.
+    #[error("deployment of `{model_name}` has an empty id")]
+    EmptyId {
+        /// The deployment's model_name.
+        model_name: String,
+    },
+    /// A deployment with this id is already present (`insert`); use `upsert` to replace it.
+    #[error("a deployment with id `{id}` is already present")]
+    DuplicateId {
+        /// The id.
+        id: crate::DeploymentId,
+    },
+    /// The target `litellm_params.model` has a number of `*` that is neither 0 nor the pattern's.
+    #[error(
+        "deployment `{id}`: target `{target}` has {target_wildcards} `*` but pattern `{pattern}` has {pattern_wildcards} (the target needs 0 or the same number)"
+    )]
+    WildcardCountMismatch {
+        /// The deployment's id.
+        id: crate::DeploymentId,
+        /// The pattern (model_name or team public name).
+        pattern: String,
+        /// The target (`litellm_params.model`).
+        target: String,
+        /// `*` in the pattern.
+        pattern_wildcards: usize,
+        /// `*` in the target.
+        target_wildcards: usize,
+    },
+}

@@ -8,7 +8,10 @@
 pub mod base_url;
 pub mod cache;
 pub mod clock;
+pub mod deployment;
+pub mod env;
 pub mod error;
+pub mod pattern;
 pub mod provider;
 pub mod secret;
 
@@ -18,7 +21,11 @@ pub use cache::{
     Validation,
 };
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use error::{BaseUrlError, CacheError, DiscoveryError, DiskIssue, ParseError};
+pub use deployment::{Deployment, DeploymentId, LiteLlmParams, ModelInfo};
+pub use error::{
+    BaseUrlError, CacheError, DeploymentError, DiscoveryError, DiskIssue, ParseError, PatternError,
+};
+pub use pattern::{MatchedDeployment, Pattern, PatternMatch, PatternRouter};
 pub use provider::{
     LiteLlm, LmStudio, ModelDescriptor, ModelKind, Ollama, Pricing, Provider, ProviderKind,
 };

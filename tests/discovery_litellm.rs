@@ -179,6 +179,39 @@ async fn real_litellm_proxy_discovery_keys_errors_and_shutdown() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_litellm_second_proxy_other_list_and_no_phantom_models() {
+    let proxy = tokio::task::spawn_blocking(|| LiteLlmProxy::start(ProxyConfig::B))
+        .await
+        .expect("proxy start");
+    let base = proxy.base_url();
+    let client = client();
+
+    // Another server, another list (the base URL is part of the identity).
+    let master = proxy_provider(&base, LiteLlmProxy::MASTER_KEY);
+    let all = master.list_models(&client).await.expect("master lists");
+    assert_eq!(ids(&all), ["claude-3-5-sonnet", "mistral-large"]);
+    assert_eq!(
+        all[0].raw["litellm_params"]["model"],
+        "anthropic/claude-3-5-sonnet-20240620"
+    );
+
+    // A key allowed only gpt-4o, on a proxy that does not serve gpt-4o: /v1/models would list the
+    // allowed name anyway (LiteLLM lists a key's allowed names as they are); /v1/model/info lists what
+    // is actually deployed for that key: nothing. Discovery reports the truth: an empty list.
+    let only_gpt4o = proxy_provider(&base, LiteLlmProxy::KEY_ONLY_GPT4O);
+    let seen = only_gpt4o
+        .list_models(&client)
+        .await
+        .expect("restricted key lists");
+    assert!(
+        seen.is_empty(),
+        "no phantom gpt-4o on a proxy that does not serve it, got {:?}",
+        ids(&seen)
+    );
+    drop(proxy); // stops it by PID
+}
+
 #[tokio::test]
 async fn falls_back_only_when_the_endpoint_is_missing() {
     let server = MockServer::start().await;

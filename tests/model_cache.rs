@@ -651,7 +651,13 @@ async fn validate_never_substitutes_a_model() {
     let server = MockServer::start().await;
     serve(
         &server,
-        &["gpt-4o", "openai/*", "claude-3-5-sonnet"],
+        &[
+            "gpt-4o",
+            "openai/*",
+            "openai/gpt-4*",
+            "gpt-*-mini",
+            "claude-3-5-sonnet",
+        ],
         NO_DELAY,
     )
     .await;
@@ -667,8 +673,15 @@ async fn validate_never_substitutes_a_model() {
     ));
     assert!(matches!(
         validate("openai/gpt-4.1-mini", &list).availability(),
+        Availability::AvailableViaPattern { pattern } if pattern == "openai/gpt-4*"
+    ));
+    assert!(matches!(
+        validate("openai/o3", &list).availability(),
         Availability::AvailableViaPattern { pattern } if pattern == "openai/*"
     ));
+    // Whole-name match: not LiteLLM's prefix match (#42090).
+    assert!(validate("gpt-4o-mini-2024-07-18", &list).is_not_listed());
+    assert!(validate("gpt-4o-mini", &list).is_available());
     let v = validate("claude-3.5-sonnet", &list);
     assert_eq!(v.configured_model(), "claude-3.5-sonnet");
     assert_eq!(v.close_matches(), ["claude-3-5-sonnet"]);

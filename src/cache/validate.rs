@@ -7,8 +7,11 @@
 //! It lives beside the cache because its input is the cache's answer, `Result<ModelList, CacheError>`: the
 //! "list unavailable, and why" outcome is the cache's error.
 
+use std::cmp::Reverse;
+
 use super::ModelList;
 use crate::error::CacheError;
+use crate::pattern::Pattern;
 use crate::provider::ProviderKind;
 
 /// How many close matches [`Availability::NotListed`] suggests at most.
@@ -26,8 +29,8 @@ pub enum Availability {
         /// The listed id.
         listed_id: String,
     },
-    /// The list contains a wildcard route (a LiteLLM `model_name` such as `openai/*`) whose pattern matches
-    /// the whole configured id (`*` matches any run of characters, `/` included).
+    /// The list contains a wildcard route (a LiteLLM `model_name` such as `openai/*`) whose
+    /// [`Pattern`] matches the whole configured id (`*` matches any run of characters, `/` included).
     AvailableViaPattern {
         /// The listed pattern.
         pattern: String,
@@ -157,39 +160,21 @@ fn availability(configured: &str, list: &ModelList) -> Availability {
             return Availability::AvailableAs { listed_id: tagged };
         }
     }
-    // The most literal pattern wins, as in routing.
+    // Wildcard routes use the router's pattern semantics; the most literal pattern wins, then fewer `*`.
     if let Some(pattern) = list
         .ids()
-        .filter(|id| id.contains('*') && glob_matches(id, configured))
-        .max_by_key(|id| id.chars().filter(|c| *c != '*').count())
+        .filter(|id| id.contains('*'))
+        .filter_map(|id| Pattern::parse(id).ok())
+        .filter(|p| p.matches(configured))
+        .min_by_key(|p| (Reverse(p.literal_chars()), p.wildcards()))
     {
         return Availability::AvailableViaPattern {
-            pattern: pattern.to_string(),
+            pattern: pattern.as_str().to_string(),
         };
     }
     Availability::NotListed {
         close_matches: close_matches(configured, list.ids()),
     }
-}
-
-/// Whole-string match where `*` matches any run of characters (possibly empty) and all else is literal.
-fn glob_matches(pattern: &str, text: &str) -> bool {
-    let mut parts = pattern.split('*');
-    let first = parts.next().unwrap_or("");
-    let Some(mut rest) = text.strip_prefix(first) else {
-        return false;
-    };
-    let middle: Vec<&str> = parts.collect();
-    let Some((last, middle)) = middle.split_last() else {
-        return rest.is_empty(); // no `*` at all: exact
-    };
-    for part in middle {
-        match rest.find(part) {
-            Some(at) => rest = &rest[at + part.len()..],
-            None => return false,
-        }
-    }
-    rest.len() >= last.len() && rest.ends_with(last)
 }
 
 fn close_matches<'a>(configured: &str, ids: impl Iterator<Item = &'a str>) -> Vec<String> {
@@ -255,23 +240,6 @@ fn bounded_edit_distance(a: &str, b: &str, max: usize) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn glob() {
-        assert!(glob_matches("openai/*", "openai/gpt-4o"));
-        assert!(glob_matches("openai/*", "openai/"));
-        assert!(glob_matches("*", "anything/at/all"));
-        assert!(glob_matches("gpt-*-mini", "gpt-4o-mini"));
-        // Whole-name match, not LiteLLM's prefix match (#42090).
-        assert!(!glob_matches("gpt-*-mini", "gpt-4o-mini-2024-07-18"));
-        assert!(!glob_matches("openai/*", "azure/gpt-4o"));
-        assert!(glob_matches("a*b*c", "abc"));
-        assert!(glob_matches("a*b*c", "a-b-b-c"));
-        assert!(!glob_matches("a*b*c", "a-c"));
-        assert!(!glob_matches("ab*ba", "aba"));
-        assert!(glob_matches("exact", "exact"));
-        assert!(!glob_matches("exact", "exact2"));
-    }
 
     #[test]
     fn edit_distance() {

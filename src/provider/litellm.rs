@@ -8,6 +8,9 @@
 //! - **Fallback**: the next endpoint is tried only when the server says the endpoint does not exist
 //!   (HTTP 404 or 405). Unauthorized, timed out, unreachable, a 5xx or a malformed body is reported at once:
 //!   another endpoint would not change the answer, and silently degrading would hide the fault.
+//! - **Why `/model/info` first**: besides the metadata, it lists what is deployed for the key. `/v1/models`
+//!   lists a restricted key's allowed names as they are, deployed or not (LiteLLM 1.109.1: a key allowed
+//!   `gpt-4o` on a proxy without `gpt-4o` gets `["gpt-4o"]` from `/v1/models` and `[]` from `/model/info`).
 //! - **Deployments**: `/model/info` lists deployments; several can share one `model_name` (a load-balanced
 //!   group). The list has one descriptor per `model_name`, in the order of first appearance; its fields are
 //!   the first deployment's, each missing one filled from the next deployments, and `raw` is the first
@@ -88,7 +91,7 @@ impl LiteLlm {
     /// Empty or blank values count as unset.
     ///
     /// ```
-    /// use modelroute::LiteLlm;
+    /// use modelroute::{LiteLlm, Provider};
     /// let env = |name: &str| match name {
     ///     "LITELLM_BASE_URL" => Some("http://127.0.0.1:4000/".to_string()),
     ///     _ => None,

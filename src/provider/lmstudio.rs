@@ -89,7 +89,7 @@ impl LmStudio {
     /// Like [`from_env`](Self::from_env), reading variables through `get`.
     ///
     /// ```
-    /// use modelroute::LmStudio;
+    /// use modelroute::{LmStudio, Provider};
     /// assert_eq!(LmStudio::from_env_with(|_| None)?.base_url().as_str(), "http://localhost:1234");
     /// # Ok::<(), modelroute::DiscoveryError>(())
     /// ```

@@ -96,7 +96,7 @@ impl Ollama {
     /// Like [`from_env`](Self::from_env), reading variables through `get`.
     ///
     /// ```
-    /// use modelroute::Ollama;
+    /// use modelroute::{Ollama, Provider};
     /// let env = |name: &str| (name == "OLLAMA_HOST").then(|| "0.0.0.0:11500".to_string());
     /// assert_eq!(Ollama::from_env_with(env)?.base_url().as_str(), "http://127.0.0.1:11500");
     /// assert_eq!(Ollama::from_env_with(|_| None)?.base_url().as_str(), "http://127.0.0.1:11434");

@@ -1,0 +1,778 @@
+//! Wildcard model names: [`Pattern`] and the [`PatternRouter`] that maps requested names to the wildcard
+//! deployments that serve them.
+//!
+//! # Semantics
+//! - `*` matches any run of characters, `/` included, possibly empty; every other character is literal and
+//!   case-sensitive (`.`, `+`, `?`, `(` … are not regex syntax here).
+//! - A pattern matches the **whole** requested name. LiteLLM matches a prefix, so its `gpt-*-mini` also
+//!   takes `gpt-4o-mini-2024-07-18` and silently drops `-2024-07-18` (LiteLLM #42090); here it does not.
+//! - Captures are greedy left to right, like regex `^(.*)…(.*)$`: `*/*` on `a/b/c` captures `a/b` and `c`.
+//! - When several patterns match, the most specific wins: more literal characters, then fewer `*`, then the
+//!   pattern inserted first.
+//! - The deployment's `litellm_params.model` receives the captures in place of its `*`s, in order, literally;
+//!   a target without `*` is used as is. A target whose `*` count is neither 0 nor the pattern's is refused
+//!   at insert.
+//! - Entries are keyed by deployment id: after [`PatternRouter::upsert`] exactly one entry has that id,
+//!   wherever its old pattern or team was, and no pattern is left without deployments (LiteLLM #29064).
+//!
+//! ```
+//! use modelroute::{Deployment, PatternRouter};
+//!
+//! let mut router = PatternRouter::new();
+//! router.insert(Deployment::new("openai/*", "openai/*")?.with_id("oa")?)?;
+//! router.insert(Deployment::new("llmengine/*", "openai/*")?.with_id("le")?)?;
+//!
+//! let m = router.lookup("llmengine/gpt-4o").expect("matches");
+//! assert_eq!(m.pattern().as_str(), "llmengine/*");
+//! assert_eq!(m.first().model(), "openai/gpt-4o");
+//! assert!(router.lookup("gpt-4o").is_none());
+//!
+//! // Move "le" to another pattern: nothing of the old one remains.
+//! router.upsert(Deployment::new("engine2/*", "openai/*")?.with_id("le")?)?;
+//! assert!(router.lookup("llmengine/gpt-4o").is_none());
+//! assert_eq!(router.len(), 2);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Cost
+//! A lookup walks a byte trie of the patterns' literal prefixes along the requested name, and at each
+//! prefix a reversed trie of literal suffixes from the name's end: its cost grows with the length of the
+//! name, not with the number of patterns. Only patterns sharing both the prefix and the suffix that the name
+//! has are compared one by one. Writes touch one path of the tries: microseconds, whatever the size.
+//! `PatternRouter` is a plain data structure (`&self` reads, `&mut self` writes, `Send + Sync`); share it
+//! behind a lock such as `parking_lot::RwLock`: writes hold it only for those microseconds.
+
+mod trie;
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use self::trie::Trie;
+use crate::deployment::{Deployment, DeploymentId};
+use crate::error::PatternError;
+
+/// A parsed wildcard pattern such as `openai/*` or `gpt-*-mini`. Cheap to clone.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Pattern(Arc<PatternInner>);
+
+#[derive(PartialEq, Eq, Hash)]
+struct PatternInner {
+    text: Box<str>,
+    /// Byte offsets of the literal segments around the `*`s: `segments.len() == stars + 1`.
+    segments: Box<[(u32, u32)]>,
+    literal_chars: u32,
+}
+
+impl Pattern {
+    /// Parses a pattern. Refuses an empty one.
+    ///
+    /// ```
+    /// let p = modelroute::Pattern::parse("gpt-*-mini")?;
+    /// assert_eq!(p.wildcards(), 1);
+    /// assert_eq!(p.captures("gpt-4o-mini"), Some(vec!["4o"]));
+    /// assert_eq!(p.captures("gpt-4o-mini-2024-07-18"), None); // whole-name match
+    /// # Ok::<(), modelroute::PatternError>(())
+    /// ```
+    pub fn parse(text: &str) -> Result<Self, PatternError> {
+        if text.is_empty() {
+            return Err(PatternError::EmptyPattern);
+        }
+        if text.len() > u32::MAX as usize {
+            return Err(PatternError::TooLong);
+        }
+        let mut segments = Vec::new();
+        let mut start = 0usize;
+        for (i, _) in text.match_indices('*') {
+            segments.push((start as u32, i as u32));
+            start = i + 1;
+        }
+        segments.push((start as u32, text.len() as u32));
+        let literal_chars = text.chars().filter(|c| *c != '*').count() as u32;
+        Ok(Pattern(Arc::new(PatternInner {
+            text: text.into(),
+            segments: segments.into_boxed_slice(),
+            literal_chars,
+        })))
+    }
+
+    /// The pattern as written.
+    pub fn as_str(&self) -> &str {
+        &self.0.text
+    }
+
+    /// Number of `*`.
+    pub fn wildcards(&self) -> usize {
+        self.0.segments.len() - 1
+    }
+
+    /// Number of literal (non-`*`) characters.
+    pub fn literal_chars(&self) -> usize {
+        self.0.literal_chars as usize
+    }
+
+    /// The captures if the pattern matches the whole of `name`, `None` otherwise.
+    pub fn captures<'n>(&self, name: &'n str) -> Option<Vec<&'n str>> {
+        let mut caps = Captures::default();
+        self.match_into(name, &mut caps)
+            .then(|| caps.iter().map(|(s, e)| &name[s..e]).collect())
+    }
+
+    /// Whether the pattern matches the whole of `name`.
+    pub fn matches(&self, name: &str) -> bool {
+        self.match_into(name, &mut Captures::default())
+    }
+
+    fn segment(&self, i: usize) -> &str {
+        let (s, e) = self.0.segments[i];
+        &self.0.text[s as usize..e as usize]
+    }
+
+    fn prefix(&self) -> &str {
+        self.segment(0)
+    }
+
+    fn suffix(&self) -> &str {
+        self.segment(self.0.segments.len() - 1)
+    }
+
+    /// The literal suffix the index files the pattern under: empty for a pattern without `*` (its whole
+    /// text is the prefix).
+    fn index_suffix(&self) -> &str {
+        if self.0.segments.len() == 1 {
+            ""
+        } else {
+            self.suffix()
+        }
+    }
+
+    /// Ordering key: more literal characters first, then fewer `*`.
+    fn specificity(&self) -> (std::cmp::Reverse<u32>, usize) {
+        (
+            std::cmp::Reverse(self.0.literal_chars),
+            self.0.segments.len(),
+        )
+    }
+
+    /// Full match with greedy left-to-right captures, written to `caps` (byte ranges into `name`).
+    fn match_into(&self, name: &str, caps: &mut Captures) -> bool {
+        caps.clear();
+        let n = self.0.segments.len();
+        if n == 1 {
+            return name == self.as_str();
+        }
+        let prefix = self.prefix();
+        let suffix = self.suffix();
+        if name.len() < prefix.len() + suffix.len()
+            || !name.starts_with(prefix)
+            || !name.ends_with(suffix)
+        {
+            return false;
+        }
+        self.match_middle(name, prefix.len(), name.len() - suffix.len(), caps)
+    }
+
+    /// Places the middle segments in `name[lo..hi]` (prefix and suffix already matched) and records the
+    /// captures. Greedy left to right = each middle segment at its rightmost feasible position, found right
+    /// to left.
+    fn match_middle(&self, name: &str, lo: usize, hi: usize, caps: &mut Captures) -> bool {
+        let n = self.0.segments.len();
+        caps.clear();
+        if n == 2 {
+            caps.push(lo, hi);
+            return true;
+        }
+        // starts[i] = start of middle segment i (1..n-1), placed right to left.
+        let mut starts = [0usize; 8];
+        let mut heap_starts: Vec<usize>;
+        let starts: &mut [usize] = if n <= starts.len() {
+            &mut starts[..n]
+        } else {
+            heap_starts = vec![0; n];
+            &mut heap_starts
+        };
+        let mut end = hi;
+        for i in (1..n - 1).rev() {
+            let seg = self.segment(i);
+            let window = &name[lo..end];
+            match window.rfind(seg) {
+                Some(pos) => {
+                    starts[i] = lo + pos;
+                    end = lo + pos;
+                }
+                None => return false,
+            }
+        }
+        let mut cursor = lo;
+        for (i, start) in starts.iter().enumerate().take(n - 1).skip(1) {
+            caps.push(cursor, *start);
+            cursor = start + self.segment(i).len();
+        }
+        caps.push(cursor, hi);
+        true
+    }
+}
+
+impl fmt::Debug for Pattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Pattern({:?})", self.as_str())
+    }
+}
+
+impl fmt::Display for Pattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Capture ranges, inline for up to four captures.
+#[derive(Clone, Default)]
+struct Captures {
+    len: usize,
+    inline: [(usize, usize); 4],
+    spill: Vec<(usize, usize)>,
+}
+
+impl Captures {
+    fn clear(&mut self) {
+        self.len = 0;
+        self.spill.clear();
+    }
+    fn push(&mut self, start: usize, end: usize) {
+        if self.len < self.inline.len() {
+            self.inline[self.len] = (start, end);
+        } else {
+            self.spill.push((start, end));
+        }
+        self.len += 1;
+    }
+    fn iter(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
+        self.inline[..self.len.min(4)]
+            .iter()
+            .chain(self.spill.iter())
+            .copied()
+    }
+}
+
+/// `litellm_params.model` split at its `*`s.
+#[derive(Debug)]
+struct Target {
+    /// Literal pieces; `pieces.len() == stars + 1`; a single piece = no `*`.
+    pieces: Box<[Box<str>]>,
+}
+
+impl Target {
+    fn parse(model: &str) -> Self {
+        Target {
+            pieces: model.split('*').map(Into::into).collect(),
+        }
+    }
+    fn wildcards(&self) -> usize {
+        self.pieces.len() - 1
+    }
+}
+
+/// A deployment under a pattern, with its parsed target.
+#[derive(Debug)]
+struct Member {
+    deployment: Arc<Deployment>,
+    target: Target,
+}
+
+/// One pattern and its deployments, in insertion order.
+#[derive(Debug)]
+struct Entry {
+    pattern: Pattern,
+    /// Insertion rank of the pattern: earlier wins ties.
+    seq: u64,
+    members: Arc<[Arc<Member>]>,
+}
+
+type EntryIdx = u32;
+
+/// The patterns of one scope (global, or one team).
+#[derive(Debug, Default)]
+struct PatternIndex {
+    entries: Vec<Option<Entry>>,
+    free: Vec<EntryIdx>,
+    by_text: HashMap<Box<str>, EntryIdx>,
+    /// Prefix trie -> reversed-suffix trie -> entries with exactly that prefix and suffix.
+    tree: Trie<Trie<Vec<EntryIdx>>>,
+    next_seq: u64,
+}
+
+impl PatternIndex {
+    fn len(&self) -> usize {
+        self.by_text.len()
+    }
+
+    fn add_member(&mut self, pattern: &Pattern, member: Arc<Member>) {
+        if let Some(&idx) = self.by_text.get(pattern.as_str()) {
+            let entry = self.entries[idx as usize].as_mut().expect("live entry");
+            let mut members: Vec<Arc<Member>> = entry.members.iter().cloned().collect();
+            members.push(member);
+            entry.members = members.into();
+            return;
+        }
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let entry = Entry {
+            pattern: pattern.clone(),
+            seq,
+            members: Arc::from(vec![member]),
+        };
+        let idx = match self.free.pop() {
+            Some(idx) => {
+                self.entries[idx as usize] = Some(entry);
+                idx
+            }
+            None => {
+                self.entries.push(Some(entry));
+                (self.entries.len() - 1) as EntryIdx
+            }
+        };
+        self.by_text.insert(pattern.as_str().into(), idx);
+        let suffixes = self
+            .tree
+            .entry(pattern.prefix().bytes())
+            .get_or_insert_with(Trie::default);
+        suffixes
+            .entry(pattern.index_suffix().bytes().rev())
+            .get_or_insert_with(Vec::new)
+            .push(idx);
+    }
+
+    /// Replaces the member with `id` in place (same pattern). Returns false if absent.
+    fn replace_member(&mut self, pattern: &str, id: &DeploymentId, member: Arc<Member>) -> bool {
+        let Some(&idx) = self.by_text.get(pattern) else {
+            return false;
+        };
+        let entry = self.entries[idx as usize].as_mut().expect("live entry");
+        let Some(pos) = entry.members.iter().position(|m| m.deployment.id() == id) else {
+            return false;
+        };
+        let mut members: Vec<Arc<Member>> = entry.members.iter().cloned().collect();
+        members[pos] = member;
+        entry.members = members.into();
+        true
+    }
+
+    /// Removes the member with `id` from `pattern`; drops the pattern when it has no member left.
+    fn remove_member(&mut self, pattern: &str, id: &DeploymentId) -> Option<Arc<Deployment>> {
+        let idx = *self.by_text.get(pattern)?;
+        let entry = self.entries[idx as usize].as_mut().expect("live entry");
+        let pos = entry.members.iter().position(|m| m.deployment.id() == id)?;
+        let removed = entry.members[pos].deployment.clone();
+        if entry.members.len() > 1 {
+            let mut members: Vec<Arc<Member>> = entry.members.iter().cloned().collect();
+            members.remove(pos);
+            entry.members = members.into();
+            return Some(removed);
+        }
+        // Last member: the pattern goes, with its index entries.
+        let entry = self.entries[idx as usize].take().expect("live entry");
+        self.free.push(idx);
+        self.by_text.remove(pattern);
+        let prefix = entry.pattern.prefix().bytes();
+        if let Some(suffixes) = self.tree.get_mut(prefix.clone()) {
+            if let Some(list) = suffixes.get_mut(entry.pattern.index_suffix().bytes().rev()) {
+                list.retain(|&i| i != idx);
+                if list.is_empty() {
+                    suffixes.remove(entry.pattern.index_suffix().bytes().rev());
+                }
+            }
+            if suffixes.is_empty() {
+                self.tree.remove(prefix);
+            }
+        }
+        Some(removed)
+    }
+
+    /// Visits every entry whose pattern matches `name`, with its captures.
+    #[inline]
+    fn for_each_match<'a>(&'a self, name: &str, mut visit: impl FnMut(&'a Entry, &Captures)) {
+        let bytes = name.as_bytes();
+        let mut caps = Captures::default();
+        self.tree
+            .walk(bytes.iter().copied(), |prefix_len, suffixes| {
+                let room = bytes.len() - prefix_len;
+                suffixes.walk(
+                    bytes.iter().rev().take(room).copied(),
+                    |suffix_len, list| {
+                        for &idx in list {
+                            let entry = self.entries[idx as usize].as_ref().expect("live entry");
+                            let matched = if entry.pattern.wildcards() == 0 {
+                                name.len() == prefix_len
+                            } else {
+                                entry.pattern.match_middle(
+                                    name,
+                                    prefix_len,
+                                    name.len() - suffix_len,
+                                    &mut caps,
+                                )
+                            };
+                            if matched {
+                                visit(entry, &caps);
+                            }
+                        }
+                    },
+                );
+            });
+    }
+
+    fn best<'a>(&'a self, name: &str) -> Option<(&'a Entry, Captures)> {
+        let mut best: Option<(&Entry, Captures)> = None;
+        self.for_each_match(name, |entry, caps| {
+            let better = match &best {
+                None => true,
+                Some((b, _)) => {
+                    (entry.pattern.specificity(), entry.seq) < (b.pattern.specificity(), b.seq)
+                }
+            };
+            if better {
+                best = Some((entry, caps.clone()));
+            }
+        });
+        best
+    }
+
+    fn all<'a>(&'a self, name: &str) -> Vec<(&'a Entry, Captures)> {
+        let mut found = Vec::new();
+        self.for_each_match(name, |entry, caps| found.push((entry, caps.clone())));
+        found.sort_by_key(|(e, _)| (e.pattern.specificity(), e.seq));
+        found
+    }
+}
+
+/// Where a deployment lives: the global scope or a team's.
+#[derive(Debug, Clone)]
+struct Placement {
+    team: Option<Box<str>>,
+    pattern: Box<str>,
+    deployment: Arc<Deployment>,
+}
+
+/// Maps requested model names to wildcard deployments. See the [module docs](self).
+///
+/// A deployment with `model_info.team_id` and `model_info.team_public_model_name` lives in its team's scope
+/// under the public name, and is seen only by [`PatternRouter::lookup_team`] for that team; every other
+/// deployment lives in the global scope under its `model_name`.
+#[derive(Debug, Default)]
+pub struct PatternRouter {
+    global: PatternIndex,
+    teams: HashMap<Box<str>, PatternIndex>,
+    by_id: HashMap<DeploymentId, Placement>,
+}
+
+impl PatternRouter {
+    /// An empty router.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Number of deployments.
+    pub fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
+    /// Whether there is no deployment.
+    pub fn is_empty(&self) -> bool {
+        self.by_id.is_empty()
+    }
+
+    /// Number of distinct patterns, all scopes together.
+    pub fn pattern_count(&self) -> usize {
+        self.global.len() + self.teams.values().map(PatternIndex::len).sum::<usize>()
+    }
+
+    /// Whether a deployment with `id` is present.
+    pub fn contains(&self, id: &DeploymentId) -> bool {
+        self.by_id.contains_key(id)
+    }
+
+    /// The deployment with `id`.
+    pub fn get(&self, id: &DeploymentId) -> Option<&Arc<Deployment>> {
+        self.by_id.get(id).map(|p| &p.deployment)
+    }
+
+    /// Every deployment, in no particular order.
+    pub fn deployments(&self) -> impl Iterator<Item = &Arc<Deployment>> {
+        self.by_id.values().map(|p| &p.deployment)
+    }
+
+    /// Adds a deployment. Fails if its id is already present (use [`PatternRouter::upsert`] to replace), if
+    /// its id is empty, or if its target's `*` count is neither 0 nor its pattern's.
+    pub fn insert(&mut self, deployment: impl Into<Arc<Deployment>>) -> Result<(), PatternError> {
+        let deployment = deployment.into();
+        let (pattern, member) = Self::prepare(&deployment)?;
+        if self.by_id.contains_key(deployment.id()) {
+            return Err(PatternError::DuplicateId {
+                id: deployment.id().clone(),
+            });
+        }
+        self.place(pattern, member);
+        Ok(())
+    }
+
+    /// Adds a deployment or replaces the one with the same id, wherever it is (another pattern, another
+    /// team). Afterwards exactly one entry has this id. Upserting an identical deployment changes nothing;
+    /// replacing one under the same pattern keeps its position among that pattern's deployments.
+    ///
+    /// Returns the deployment that was replaced, if any.
+    pub fn upsert(
+        &mut self,
+        deployment: impl Into<Arc<Deployment>>,
+    ) -> Result<Option<Arc<Deployment>>, PatternError> {
+        let deployment = deployment.into();
+        let (pattern, member) = Self::prepare(&deployment)?;
+        let id = deployment.id().clone();
+        let Some(old) = self.by_id.get(&id) else {
+            self.place(pattern, member);
+            return Ok(None);
+        };
+        if *old.deployment == *deployment {
+            return Ok(None);
+        }
+        let team = deployment.team().map(|(t, _)| t);
+        if old.team.as_deref() == team && *old.pattern == *pattern.as_str() {
+            let index = self.scope_mut(team);
+            index.replace_member(pattern.as_str(), &id, member);
+            let placement = self.by_id.get_mut(&id).expect("present");
+            return Ok(Some(std::mem::replace(
+                &mut placement.deployment,
+                deployment,
+            )));
+        }
+        let old = self.remove(&id);
+        self.place(pattern, member);
+        Ok(old)
+    }
+
+    /// Removes the deployment with `id`; its pattern goes too if it has no deployment left.
+    pub fn remove(&mut self, id: &DeploymentId) -> Option<Arc<Deployment>> {
+        let placement = self.by_id.remove(id)?;
+        let team = placement.team.as_deref();
+        let removed = self.scope_mut(team).remove_member(&placement.pattern, id);
+        if let Some(team) = team
+            && self.teams.get(team).is_some_and(|t| t.len() == 0)
+        {
+            self.teams.remove(team);
+        }
+        removed
+    }
+
+    /// The most specific global pattern matching the whole of `name`, with its deployments.
+    pub fn lookup<'r>(&self, name: &'r str) -> Option<PatternMatch<'r>> {
+        Self::best_in(&self.global, name)
+    }
+
+    /// The most specific pattern of team `team` matching `name` (team scope only; fall back to
+    /// [`PatternRouter::lookup`] yourself if the team has none).
+    pub fn lookup_team<'r>(&self, team: &str, name: &'r str) -> Option<PatternMatch<'r>> {
+        Self::best_in(self.teams.get(team)?, name)
+    }
+
+    /// Every global pattern matching `name`, most specific first.
+    pub fn lookup_all<'r>(&self, name: &'r str) -> Vec<PatternMatch<'r>> {
+        Self::all_in(&self.global, name)
+    }
+
+    /// Every pattern of team `team` matching `name`, most specific first.
+    pub fn lookup_all_team<'r>(&self, team: &str, name: &'r str) -> Vec<PatternMatch<'r>> {
+        self.teams
+            .get(team)
+            .map(|index| Self::all_in(index, name))
+            .unwrap_or_default()
+    }
+
+    fn best_in<'r>(index: &PatternIndex, name: &'r str) -> Option<PatternMatch<'r>> {
+        let (entry, caps) = index.best(name)?;
+        Some(PatternMatch::new(name, entry, caps))
+    }
+
+    fn all_in<'r>(index: &PatternIndex, name: &'r str) -> Vec<PatternMatch<'r>> {
+        index
+            .all(name)
+            .into_iter()
+            .map(|(entry, caps)| PatternMatch::new(name, entry, caps))
+            .collect()
+    }
+
+    fn prepare(deployment: &Arc<Deployment>) -> Result<(Pattern, Arc<Member>), PatternError> {
+        if deployment.id().as_str().is_empty() {
+            return Err(PatternError::EmptyId {
+                model_name: deployment.model_name().to_string(),
+            });
+        }
+        let pattern = Pattern::parse(deployment.routing_name())?;
+        let target = Target::parse(deployment.litellm_params().model());
+        if target.wildcards() != 0 && target.wildcards() != pattern.wildcards() {
+            return Err(PatternError::WildcardCountMismatch {
+                id: deployment.id().clone(),
+                pattern: pattern.as_str().to_string(),
+                target: deployment.litellm_params().model().to_string(),
+                pattern_wildcards: pattern.wildcards(),
+                target_wildcards: target.wildcards(),
+            });
+        }
+        let member = Arc::new(Member {
+            deployment: deployment.clone(),
+            target,
+        });
+        Ok((pattern, member))
+    }
+
+    fn place(&mut self, pattern: Pattern, member: Arc<Member>) {
+        let deployment = member.deployment.clone();
+        let team = deployment.team().map(|(t, _)| t);
+        self.scope_mut(team).add_member(&pattern, member);
+        self.by_id.insert(
+            deployment.id().clone(),
+            Placement {
+                team: team.map(Into::into),
+                pattern: pattern.as_str().into(),
+                deployment,
+            },
+        );
+    }
+
+    fn scope_mut(&mut self, team: Option<&str>) -> &mut PatternIndex {
+        match team {
+            None => &mut self.global,
+            Some(team) => self.teams.entry(team.into()).or_default(),
+        }
+    }
+}
+
+/// A pattern that matched a requested name, with its deployments in insertion order.
+///
+/// Holds shared references (no copy of the deployments) and borrows the requested name.
+pub struct PatternMatch<'r> {
+    name: &'r str,
+    pattern: Pattern,
+    captures: Captures,
+    members: Arc<[Arc<Member>]>,
+}
+
+impl<'r> PatternMatch<'r> {
+    fn new(name: &'r str, entry: &Entry, captures: Captures) -> Self {
+        PatternMatch {
+            name,
+            pattern: entry.pattern.clone(),
+            captures,
+            members: entry.members.clone(),
+        }
+    }
+
+    /// The pattern that matched.
+    pub fn pattern(&self) -> &Pattern {
+        &self.pattern
+    }
+
+    /// The requested name.
+    pub fn name(&self) -> &'r str {
+        self.name
+    }
+
+    /// What each `*` captured, in order.
+    pub fn captures(&self) -> impl Iterator<Item = &'r str> + '_ {
+        let name = self.name;
+        self.captures.iter().map(move |(s, e)| &name[s..e])
+    }
+
+    /// Number of deployments (at least one).
+    pub fn len(&self) -> usize {
+        self.members.len()
+    }
+
+    /// Always false: a pattern without deployments does not exist.
+    pub fn is_empty(&self) -> bool {
+        self.members.is_empty()
+    }
+
+    /// The deployment at `index` with its concrete model name.
+    pub fn get(&self, index: usize) -> Option<MatchedDeployment<'_>> {
+        let member = self.members.get(index)?;
+        Some(MatchedDeployment {
+            deployment: &member.deployment,
+            model: self.substitute(&member.target),
+        })
+    }
+
+    /// The first deployment (insertion order) with its concrete model name.
+    pub fn first(&self) -> MatchedDeployment<'_> {
+        self.get(0).expect("a pattern always has a deployment")
+    }
+
+    /// The deployments, in insertion order, with their concrete model names.
+    pub fn iter(&self) -> impl Iterator<Item = MatchedDeployment<'_>> + '_ {
+        (0..self.members.len()).filter_map(|i| self.get(i))
+    }
+
+    fn substitute<'m>(&'m self, target: &'m Target) -> Cow<'m, str> {
+        if target.pieces.len() == 1 {
+            return Cow::Borrowed(&target.pieces[0]);
+        }
+        let mut out = String::with_capacity(
+            self.name.len() + target.pieces.iter().map(|p| p.len()).sum::<usize>(),
+        );
+        for (piece, capture) in target
+            .pieces
+            .iter()
+            .zip(self.captures().map(Some).chain(std::iter::repeat(None)))
+        {
+            out.push_str(piece);
+            if let Some(capture) = capture {
+                out.push_str(capture);
+            }
+        }
+        Cow::Owned(out)
+    }
+}
+
+impl fmt::Debug for PatternMatch<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PatternMatch")
+            .field("name", &self.name)
+            .field("pattern", &self.pattern)
+            .field("captures", &self.captures().collect::<Vec<_>>())
+            .field(
+                "deployments",
+                &self
+                    .iter()
+                    .map(|m| (m.id().clone(), m.model().to_string()))
+                    .collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+/// A deployment matched through a pattern, with the concrete model name to call.
+#[derive(Debug, Clone)]
+pub struct MatchedDeployment<'m> {
+    deployment: &'m Arc<Deployment>,
+    model: Cow<'m, str>,
+}
+
+impl<'m> MatchedDeployment<'m> {
+    /// The deployment.
+    pub fn deployment(&self) -> &'m Arc<Deployment> {
+        self.deployment
+    }
+
+    /// The deployment's id.
+    pub fn id(&self) -> &'m DeploymentId {
+        self.deployment.id()
+    }
+
+    /// The concrete model name: `litellm_params.model` with the captures in place of its `*`s.
+    pub fn model(&self) -> &str {
+        &self.model
+    }
+
+    /// The concrete model name, owned.
+    pub fn into_model(self) -> String {
+        self.model.into_owned()
+    }
+}
