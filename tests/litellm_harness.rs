@@ -1,5 +1,6 @@
-//! Proves the real-LiteLLM test harness (tests/support/litellm.rs): two proxies start at once on two ports with
-//! different model lists, keys are filtered per model as configured, and `stop()` frees the port.
+//! Proves the real-LiteLLM test harness (tests/support/litellm.rs): proxies start at once on their own ports with
+//! different model lists, keys are filtered per model as configured, and `stop()` frees the port. Also checks that
+//! tests/fixtures/deployment_ids_yaml.json (computed by tests/litellm/deployment_ids.py) is what a real proxy reports.
 //! One test only: each proxy start costs ~7-30 s (and the first run installs LiteLLM).
 
 mod support;
@@ -60,8 +61,18 @@ fn real_litellm_proxies_start_filter_models_per_key_and_stop() {
     let started = Instant::now();
     // Install once (if needed), then start both proxies at the same time.
     let b = thread::spawn(|| LiteLlmProxy::start(ProxyConfig::B));
+    let ids = thread::spawn(|| {
+        LiteLlmProxy::start_with_env(
+            ProxyConfig::File("tests/fixtures/deployment_id_config.yaml".into()),
+            &[
+                ("MODELROUTE_FIXTURE_KEY", "sk-fixture-123"),
+                ("MODELROUTE_FIXTURE_TRUE", "True"),
+            ],
+        )
+    });
     let mut a = LiteLlmProxy::start(ProxyConfig::A);
     let b = b.join().expect("proxy B started");
+    let ids = ids.join().expect("the deployment-id proxy started");
     eprintln!(
         "proxies ready after {:.1} s (A: {:.1} s, {} KiB RSS; B: {:.1} s, {} KiB RSS)",
         started.elapsed().as_secs_f64(),
@@ -132,6 +143,47 @@ fn real_litellm_proxies_start_filter_models_per_key_and_stop() {
         assert_eq!((status, on_b), (200, vec!["gpt-4o".to_owned()]));
         let (status, body) = chat(&client, &b, LiteLlmProxy::KEY_ONLY_GPT4O, "gpt-4o").await;
         assert_eq!(status, 400, "{body}"); // "Invalid model name passed in model=gpt-4o"
+
+        // The YAML deployment-id fixture is what a real proxy reports for that config file.
+        let fixture: Value = serde_json::from_str(
+            &std::fs::read_to_string("tests/fixtures/deployment_ids_yaml.json")
+                .expect("the YAML id fixture"),
+        )
+        .expect("JSON");
+        let expected: Vec<(String, String)> = fixture
+            .as_array()
+            .expect("a list")
+            .iter()
+            .map(|row| {
+                (
+                    row["model_name"].as_str().expect("model_name").to_owned(),
+                    row["id"].as_str().expect("id").to_owned(),
+                )
+            })
+            .collect();
+        let response = client
+            .get(format!("{}/v1/model/info", ids.base_url()))
+            .bearer_auth(LiteLlmProxy::MASTER_KEY)
+            .send()
+            .await
+            .expect("GET /v1/model/info");
+        assert_eq!(response.status().as_u16(), 200);
+        let body: Value = response.json().await.expect("JSON");
+        let reported: Vec<(String, String)> = body["data"]
+            .as_array()
+            .expect("data")
+            .iter()
+            .map(|row| {
+                (
+                    row["model_name"].as_str().expect("model_name").to_owned(),
+                    row["model_info"]["id"].as_str().expect("id").to_owned(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            reported, expected,
+            "regenerate with: target/litellm-venv/bin/python tests/litellm/deployment_ids.py"
+        );
     });
 
     let (port, pid) = (a.port(), a.pid());
@@ -158,6 +210,7 @@ fn real_litellm_proxies_start_filter_models_per_key_and_stop() {
 
     let b_port = b.port();
     drop(b); // Drop stops it too.
+    drop(ids);
     assert!(
         TcpStream::connect_timeout(
             &SocketAddr::from((Ipv4Addr::LOCALHOST, b_port)),

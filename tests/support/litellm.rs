@@ -45,6 +45,8 @@ const MARKER_FILE: &str = ".modelroute-lock-sha256";
 const LOG_TAIL_LINES: usize = 40;
 /// The proxy is started a few times on a fresh port if its port was taken in the meantime.
 const PORT_ATTEMPTS: usize = 3;
+/// How long a start may wait for a start slot (see [`acquire_start_slot`]).
+const SLOT_WAIT: Duration = Duration::from_secs(15 * 60);
 
 /// Which config file a proxy serves. The files live in `tests/litellm/`; every deployment in them answers from
 /// `mock_response` (no upstream, no network), and keys are checked by `tests/litellm/custom_auth.py`.
@@ -100,6 +102,15 @@ impl LiteLlmProxy {
     /// With what failed and the last lines of the install or proxy log, if LiteLLM cannot be installed or the proxy
     /// does not become ready in time.
     pub fn start(config: ProxyConfig) -> LiteLlmProxy {
+        LiteLlmProxy::start_with_env(config, &[])
+    }
+
+    /// [`LiteLlmProxy::start`] with extra environment variables for the proxy (e.g. the values of the
+    /// `os.environ/NAME` references in its config).
+    ///
+    /// # Panics
+    /// Like [`LiteLlmProxy::start`].
+    pub fn start_with_env(config: ProxyConfig, env: &[(&str, &str)]) -> LiteLlmProxy {
         let venv = ensure_installed();
         let config = config.path();
         assert!(
@@ -108,9 +119,12 @@ impl LiteLlmProxy {
             config.display()
         );
         let timeout = start_timeout();
+        // Starting is CPU-heavy (~6 s of CPU importing LiteLLM): at most a few at once per machine, so that each
+        // start's timeout measures its own start, not a queue of others (tests run in parallel threads/processes).
+        let _slot = acquire_start_slot();
         let mut last_failure = String::new();
         for _ in 0..PORT_ATTEMPTS {
-            let mut proxy = spawn_proxy(&venv, &config);
+            let mut proxy = spawn_proxy(&venv, &config, env);
             match proxy.wait_until_ready(timeout) {
                 Ok(()) => return proxy,
                 Err(StartFailure::PortTaken) => {
@@ -342,7 +356,9 @@ fn install_once() -> Result<PathBuf, String> {
         .try_clone()
         .map_err(|e| format!("cannot reuse {}: {e}", log_path.display()))?;
     let script = litellm_dir().join("install.sh");
-    eprintln!(
+    // Straight to fd 2, not eprintln!: the test harness captures eprintln! output, and this explains a long pause.
+    let _ = writeln!(
+        io::stderr(),
         "[modelroute tests] installing LiteLLM 1.109.1 into {} (once; ~15-70 s with network access to PyPI; log: {})",
         venv.display(),
         log_path.display()
@@ -374,7 +390,8 @@ fn install_once() -> Result<PathBuf, String> {
     if !status.success() || !is_installed(&venv, &want) {
         return Err(install_failure(&log_path, &format!("failed ({status})")));
     }
-    eprintln!(
+    let _ = writeln!(
+        io::stderr(),
         "[modelroute tests] LiteLLM installed in {:.1} s",
         started.elapsed().as_secs_f64()
     );
@@ -403,6 +420,47 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Takes one of N start slots (an exclusive flock on `<target>/litellm-logs/start-slot-<i>.lock`), N = number of CPUs
+/// (1..=4; override: `MODELROUTE_LITELLM_PARALLEL_STARTS`), shared by every test thread and process using this target
+/// directory. Released when the returned file is dropped (or the process dies).
+fn acquire_start_slot() -> File {
+    let slots = std::env::var("MODELROUTE_LITELLM_PARALLEL_STARTS")
+        .ok()
+        .and_then(|s| s.trim().parse::<usize>().ok())
+        .unwrap_or_else(|| {
+            thread::available_parallelism()
+                .map_or(2, |n| n.get())
+                .min(4)
+        })
+        .max(1);
+    let dir = logs_dir();
+    fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+    let mut files: Vec<File> = (0..slots)
+        .map(|i| {
+            let path = dir.join(format!("start-slot-{i}.lock"));
+            OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&path)
+                .unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display()))
+        })
+        .collect();
+    let since = Instant::now();
+    loop {
+        if let Some(free) = files.iter().position(|file| file.try_lock().is_ok()) {
+            return files.swap_remove(free);
+        }
+        assert!(
+            since.elapsed() < SLOT_WAIT,
+            "waited {} s for one of {slots} LiteLLM start slots in {} (are other proxies stuck starting?)",
+            SLOT_WAIT.as_secs(),
+            dir.display()
+        );
+        thread::sleep(Duration::from_millis(100));
+    }
+}
+
 fn start_timeout() -> Duration {
     std::env::var("MODELROUTE_LITELLM_START_TIMEOUT_SECS")
         .ok()
@@ -421,6 +479,8 @@ const OFFLINE_ENV: &[(&str, &str)] = &[
     ("LITELLM_LOCAL_POLICY_TEMPLATES", "true"),
     ("LITELLM_LOCAL_AUTOROUTER_PRESETS", "True"),
     ("PYTHONUNBUFFERED", "1"),
+    // The venv's bytecode was compiled at install; this keeps tests/litellm/__pycache__ out of the source tree.
+    ("PYTHONDONTWRITEBYTECODE", "1"),
 ];
 
 /// Variables of the caller's environment that would change what the proxy does.
@@ -438,7 +498,7 @@ const REMOVED_ENV: &[&str] = &[
     "VIRTUAL_ENV",
 ];
 
-fn spawn_proxy(venv: &Path, config: &Path) -> LiteLlmProxy {
+fn spawn_proxy(venv: &Path, config: &Path, env: &[(&str, &str)]) -> LiteLlmProxy {
     let port = free_port();
     let logs = logs_dir();
     fs::create_dir_all(&logs).unwrap_or_else(|e| panic!("cannot create {}: {e}", logs.display()));
@@ -463,7 +523,7 @@ fn spawn_proxy(venv: &Path, config: &Path) -> LiteLlmProxy {
     for name in REMOVED_ENV {
         cmd.env_remove(name);
     }
-    for (name, value) in OFFLINE_ENV {
+    for (name, value) in OFFLINE_ENV.iter().chain(env) {
         cmd.env(name, value);
     }
     die_with_parent(&mut cmd);
