@@ -2,7 +2,7 @@
 //! disk (a restart), and 100 concurrent cold gets against a local server (wiremock on 127.0.0.1).
 //!
 //! Lists are fetched with the real `LiteLlm` provider from wiremock serving real LiteLLM shapes:
-//! - compact: `/v1/models` entries (`/v1/model/info` answers 404, so the provider falls back), ~150 bytes each;
+//! - compact: `/v1/model/info` entries with a few `model_info` fields, ~200 bytes each;
 //! - rich: `/v1/model/info` entries built from one captured from LiteLLM 1.109.1 (~9 KB each: LiteLLM
 //!   sends ~190 `model_info` fields, most of them null, and the descriptor keeps the entry as `raw`).
 
@@ -31,11 +31,13 @@ fn runtime() -> Runtime {
 fn compact_body() -> Value {
     let data: Vec<Value> = (0..MODELS)
         .map(|i| {
-            json!({"id": format!("provider/model-{i}"), "object": "model", "created": 1_700_000_000,
-                   "owned_by": "openai", "mode": "chat", "max_input_tokens": 128_000, "max_output_tokens": 16_384})
+            json!({"model_name": format!("model-{i}"),
+                   "litellm_params": {"model": format!("openai/model-{i}")},
+                   "model_info": {"mode": "chat", "max_input_tokens": 128_000, "max_output_tokens": 16_384,
+                                  "supports_function_calling": true}})
         })
         .collect();
-    json!({"object": "list", "data": data})
+    json!({"data": data})
 }
 
 fn rich_body() -> Value {
@@ -54,15 +56,11 @@ fn rich_body() -> Value {
     json!({"data": data})
 }
 
-async fn server_with(route: &str, body: &Value, delay: Duration) -> MockServer {
+async fn server_with(body: &Value) -> MockServer {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
-        .and(path(route))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(body)
-                .set_delay(delay),
-        )
+        .and(path("/v1/model/info"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(body))
         .mount(&server)
         .await;
     server
@@ -83,7 +81,7 @@ fn client() -> reqwest::Client {
 fn memory_hit(c: &mut Criterion) {
     let rt = runtime();
     let body = compact_body();
-    let server = rt.block_on(server_with("/v1/models", &body, Duration::ZERO));
+    let server = rt.block_on(server_with(&body));
     let provider = provider(&server);
     let client = client();
     let cache = ModelCache::new(ModelCacheOptions::new());
@@ -122,19 +120,11 @@ fn disk_load(c: &mut Criterion) {
     let rt = runtime();
     let mut group = c.benchmark_group("model_cache");
     group.sample_size(20);
-    for (name, route, body) in [
-        (
-            "disk_load_2000_models_compact",
-            "/v1/models",
-            compact_body(),
-        ),
-        (
-            "disk_load_2000_models_litellm_model_info",
-            "/v1/model/info",
-            rich_body(),
-        ),
+    for (name, body) in [
+        ("disk_load_2000_models_compact", compact_body()),
+        ("disk_load_2000_models_litellm_full_records", rich_body()),
     ] {
-        let server = rt.block_on(server_with(route, &body, Duration::ZERO));
+        let server = rt.block_on(server_with(&body));
         let provider = provider(&server);
         let client = client();
         let dir = tempfile::tempdir().expect("temp dir");
@@ -170,7 +160,7 @@ fn disk_load(c: &mut Criterion) {
 fn concurrent_cold_gets(c: &mut Criterion) {
     let rt = runtime();
     let body = compact_body();
-    let server = rt.block_on(server_with("/v1/models", &body, Duration::ZERO));
+    let server = rt.block_on(server_with(&body));
     let provider = provider(&server);
     let client = client();
 
@@ -178,7 +168,7 @@ fn concurrent_cold_gets(c: &mut Criterion) {
     rt.block_on(async {
         server.reset().await;
         Mock::given(method("GET"))
-            .and(path("/v1/models"))
+            .and(path("/v1/model/info"))
             .respond_with(ResponseTemplate::new(200).set_body_json(&body))
             .expect(1)
             .mount(&server)
@@ -193,7 +183,7 @@ fn concurrent_cold_gets(c: &mut Criterion) {
         server.verify().await;
         server.reset().await;
         Mock::given(method("GET"))
-            .and(path("/v1/models"))
+            .and(path("/v1/model/info"))
             .respond_with(ResponseTemplate::new(200).set_body_json(&body))
             .mount(&server)
             .await;
