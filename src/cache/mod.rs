@@ -13,8 +13,8 @@
 //!   A missing or read-only directory is reported the same way and the cache keeps working from memory.
 //!   The I/O is blocking `std::fs` on the caller's task (the library has no runtime to hand it to): it runs
 //!   once per key and process on a memory miss, inside the shared operation, and after each successful fetch.
-//!   Loading 2,000 models takes a few milliseconds with compact entries and ~170 ms with LiteLLM's full
-//!   `/model/info` records kept as `raw` (a 17 MB file; see `benches/model_cache.rs`).
+//!   Loading 2,000 models takes ~3.5 ms with compact entries and ~80 ms with LiteLLM's full `/model/info`
+//!   records kept as `raw` (a 17 MB file; see `benches/model_cache.rs`).
 //! - **In flight**: concurrent callers for one key share one operation (disk read, then fetch if needed), a
 //!   [`futures_util::future::Shared`] future: no runtime, no spawned task. Whichever caller polls drives it;
 //!   a caller that is dropped (a timeout, a closed view) does not cancel it for the others. When every caller
