@@ -299,8 +299,17 @@ pub(crate) fn decode(path: &Path, key: &CacheKey, bytes: &[u8]) -> Result<DiskEn
             ),
         });
     }
+    // `checked_add`: a huge time is representable on some platforms and not on others; never panic on it.
+    let fetched_at = UNIX_EPOCH
+        .checked_add(Duration::from_millis(file.fetched_at_unix_ms))
+        .ok_or_else(|| {
+            corrupt(format!(
+                "fetch time out of range: {}",
+                file.fetched_at_unix_ms
+            ))
+        })?;
     Ok(DiskEntry {
-        fetched_at: UNIX_EPOCH + Duration::from_millis(file.fetched_at_unix_ms),
+        fetched_at,
         models: file.models,
     })
 }

@@ -298,7 +298,9 @@ struct Good {
 
 impl Good {
     fn age(&self, now: Instant) -> Duration {
-        self.age_at_load.unwrap_or_default() + now.saturating_duration_since(self.loaded_at)
+        self.age_at_load
+            .unwrap_or_default()
+            .saturating_add(now.saturating_duration_since(self.loaded_at))
     }
     fn is_stale(&self, now: Instant, ttl: Duration) -> bool {
         self.age_at_load.is_none() || self.age(now) >= ttl
