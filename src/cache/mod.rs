@@ -528,24 +528,16 @@ impl fmt::Debug for ModelCache {
     }
 }
 
+/// The slot of `view`, created empty if the key is new. (Not on the memory-hit path: builds an owned key.)
 fn slot_for<'m>(slots: &'m mut HashMap<CacheKey, Slot>, view: KeyRef<'_>) -> &'m mut Slot {
-    // Two lookups on a miss, but no key built (allocated) when the slot exists.
-    if !slots.contains_key(&view as &dyn KeyView) {
-        let key = view.to_owned_key();
-        slots.insert(
-            key.clone(),
-            Slot {
-                key: Arc::new(key),
-                good: None,
-                problem: None,
-                op: None,
-            },
-        );
-    }
-    match slots.get_mut(&view as &dyn KeyView) {
-        Some(slot) => slot,
-        None => unreachable!("inserted above"),
-    }
+    slots
+        .entry(view.to_owned_key())
+        .or_insert_with_key(|key| Slot {
+            key: Arc::new(key.clone()),
+            good: None,
+            problem: None,
+            op: None,
+        })
 }
 
 fn live_op(slot: &Slot) -> Option<Shared<OpFuture>> {
