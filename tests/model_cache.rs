@@ -707,3 +707,28 @@ async fn validate_never_substitutes_a_model() {
     assert!(list.validate("qwen2.5").is_not_listed());
     assert_eq!(list.validate("qwen2.5").close_matches(), ["qwen2.5:7b"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fetch_in_flight_during_invalidate_answers_its_caller_but_is_not_stored() {
+    let server = MockServer::start().await;
+    serve(&server, &["m"], Duration::from_millis(300)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cache = ModelCache::new(ModelCacheOptions::new().disk_dir(dir.path()));
+    let provider = HttpList::new(&server.uri(), None);
+    let client = client();
+    let key = CacheKey::of(&*provider);
+
+    let in_flight = tokio::spawn(cache.get(&provider, &client));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    cache.invalidate(&key).unwrap();
+    assert_eq!(ids(&in_flight.await.unwrap().unwrap()), ["m"]);
+    assert!(
+        cache.cached(&key).is_none(),
+        "invalidated: not stored in memory"
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.path()).map_or(0, |d| d.count()),
+        0,
+        "nor on disk"
+    );
+}
