@@ -402,7 +402,7 @@ async fn server_echoing_the_key_does_not_leak_it() {
 
 #[tokio::test]
 async fn not_configured_without_a_base_url() {
-    let err = LiteLlm::from_env_with(|name| match name {
+    let err = LiteLlm::from_env_with(&|name: &str| match name {
         "OLLAMA_HOST" => Some("127.0.0.1:11434".into()),
         "LMSTUDIO_BASE_URL" => Some("http://localhost:1234".into()),
         _ => None,

@@ -364,6 +364,7 @@ async fn openai_style_base_url_and_env() {
     mount_json(&server, "/api/v1/models", 200, v1_body()).await;
     let url = format!("{}/v1", server.uri());
     let p =
-        LmStudio::from_env_with(|name| (name == "LMSTUDIO_BASE_URL").then(|| url.clone())).unwrap();
+        LmStudio::from_env_with(&|name: &str| (name == "LMSTUDIO_BASE_URL").then(|| url.clone()))
+            .unwrap();
     assert_eq!(p.list_models(&client()).await.unwrap().len(), 4);
 }

@@ -506,8 +506,8 @@ async fn from_env_with_ollama_host_forms() {
         format!("\"http://127.0.0.1:{port}/\""),
         format!(":{port}"),
     ] {
-        let p =
-            Ollama::from_env_with(|name| (name == "OLLAMA_HOST").then(|| host.clone())).unwrap();
+        let p = Ollama::from_env_with(&|name: &str| (name == "OLLAMA_HOST").then(|| host.clone()))
+            .unwrap();
         assert_eq!(
             p.base_url().as_str(),
             format!("http://127.0.0.1:{port}"),

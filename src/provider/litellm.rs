@@ -39,6 +39,7 @@ use super::json::{self, bool_of, f64_of, u64_of};
 use super::openai::parse_model_list;
 use super::{ModelDescriptor, ModelKind, Pricing, Provider, ProviderKind};
 use crate::base_url::BaseUrl;
+use crate::env::{Environment, ProcessEnv};
 use crate::error::{DiscoveryError, ParseError};
 use crate::secret::{KeyFingerprint, Secret};
 
@@ -84,10 +85,11 @@ impl LiteLlm {
 
     /// From the process environment: `LITELLM_BASE_URL` (required) and `LITELLM_API_KEY` (optional).
     pub fn from_env() -> Result<Self, DiscoveryError> {
-        Self::from_env_with(|name| std::env::var(name).ok())
+        Self::from_env_with(&ProcessEnv)
     }
 
-    /// Like [`from_env`](Self::from_env), reading variables through `get` (tests, config layers).
+    /// Like [`from_env`](Self::from_env), reading variables from `env` (a closure, a map, or
+    /// [`ProcessEnv`]: see [`Environment`]); for tests and config layers.
     /// Empty or blank values count as unset.
     ///
     /// ```
@@ -96,24 +98,22 @@ impl LiteLlm {
     ///     "LITELLM_BASE_URL" => Some("http://127.0.0.1:4000/".to_string()),
     ///     _ => None,
     /// };
-    /// let proxy = LiteLlm::from_env_with(env)?;
+    /// let proxy = LiteLlm::from_env_with(&env)?;
     /// assert_eq!(proxy.base_url().as_str(), "http://127.0.0.1:4000");
-    /// assert!(LiteLlm::from_env_with(|_| None).unwrap_err().is_quiet()); // not configured
+    /// assert!(LiteLlm::from_env_with(&|_: &str| None).unwrap_err().is_quiet()); // not configured
     /// # Ok::<(), modelroute::DiscoveryError>(())
     /// ```
-    pub fn from_env_with<F>(get: F) -> Result<Self, DiscoveryError>
-    where
-        F: Fn(&str) -> Option<String>,
-    {
-        let url =
-            non_blank(get(Self::BASE_URL_VAR)).ok_or_else(|| DiscoveryError::NotConfigured {
+    pub fn from_env_with(env: &dyn Environment) -> Result<Self, DiscoveryError> {
+        let url = non_blank(env.var(Self::BASE_URL_VAR)).ok_or_else(|| {
+            DiscoveryError::NotConfigured {
                 provider: NAME,
                 reason: format!(
                     "{} is not set and no base URL was given",
                     Self::BASE_URL_VAR
                 ),
-            })?;
-        let key = non_blank(get(Self::API_KEY_VAR)).map(Secret::new);
+            }
+        })?;
+        let key = non_blank(env.var(Self::API_KEY_VAR)).map(Secret::new);
         Self::new(&url, key)
     }
 
@@ -396,7 +396,7 @@ mod tests {
             "LITELLM_API_KEY" => Some("sk-x".to_string()),
             _ => None,
         };
-        let e = LiteLlm::from_env_with(env).unwrap_err();
+        let e = LiteLlm::from_env_with(&env).unwrap_err();
         assert!(
             matches!(
                 e,
@@ -409,10 +409,10 @@ mod tests {
         );
         assert!(e.to_string().contains("LITELLM_BASE_URL"));
         let blank = |name: &str| (name == "LITELLM_BASE_URL").then(|| "  ".to_string());
-        assert!(LiteLlm::from_env_with(blank).is_err());
+        assert!(LiteLlm::from_env_with(&blank).is_err());
         let bad = |name: &str| (name == "LITELLM_BASE_URL").then(|| "localhost:4000".to_string());
         assert!(matches!(
-            LiteLlm::from_env_with(bad).unwrap_err(),
+            LiteLlm::from_env_with(&bad).unwrap_err(),
             DiscoveryError::InvalidBaseUrl { .. }
         ));
     }

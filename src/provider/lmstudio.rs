@@ -26,6 +26,7 @@ use super::litellm::non_blank;
 use super::openai::parse_model_list;
 use super::{ModelDescriptor, ModelKind, Provider, ProviderKind};
 use crate::base_url::BaseUrl;
+use crate::env::{Environment, ProcessEnv};
 use crate::error::{DiscoveryError, ParseError};
 use crate::secret::{KeyFingerprint, Secret};
 
@@ -83,23 +84,20 @@ impl LmStudio {
     /// From the process environment: `LMSTUDIO_BASE_URL` (default `http://localhost:1234`) and
     /// `LM_API_TOKEN` (optional).
     pub fn from_env() -> Result<Self, DiscoveryError> {
-        Self::from_env_with(|name| std::env::var(name).ok())
+        Self::from_env_with(&ProcessEnv)
     }
 
-    /// Like [`from_env`](Self::from_env), reading variables through `get`.
+    /// Like [`from_env`](Self::from_env), reading variables from `env` (see [`Environment`]).
     ///
     /// ```
     /// use modelroute::{LmStudio, Provider};
-    /// assert_eq!(LmStudio::from_env_with(|_| None)?.base_url().as_str(), "http://localhost:1234");
+    /// assert_eq!(LmStudio::from_env_with(&|_: &str| None)?.base_url().as_str(), "http://localhost:1234");
     /// # Ok::<(), modelroute::DiscoveryError>(())
     /// ```
-    pub fn from_env_with<F>(get: F) -> Result<Self, DiscoveryError>
-    where
-        F: Fn(&str) -> Option<String>,
-    {
-        let url = non_blank(get(Self::BASE_URL_VAR))
+    pub fn from_env_with(env: &dyn Environment) -> Result<Self, DiscoveryError> {
+        let url = non_blank(env.var(Self::BASE_URL_VAR))
             .unwrap_or_else(|| Self::DEFAULT_BASE_URL.to_string());
-        let token = non_blank(get(Self::TOKEN_VAR)).map(Secret::new);
+        let token = non_blank(env.var(Self::TOKEN_VAR)).map(Secret::new);
         Self::new(&url, token)
     }
 
@@ -159,24 +157,18 @@ impl Provider for LmStudio {
             key: self.key.as_ref(),
             opts: &self.opts,
         };
-        let last = urls.len() - 1;
-        for (i, url) in urls.iter().enumerate() {
-            let body = match conn.get(url).await {
-                Ok(body) => body,
-                Err(e) if i < last && http::is_endpoint_missing(&e) => continue,
+        let parsers: [fn(&[u8]) -> Result<Vec<ModelDescriptor>, ParseError>; 2] =
+            [parse_models_v1, parse_models_v0];
+        for (url, parse) in urls.iter().zip(parsers) {
+            match conn.get(url).await {
+                Ok(body) if is_unexpected_endpoint(&body) => continue,
+                Ok(body) => return parse(&body).map_err(|e| e.at_endpoint(url.as_str())),
+                Err(e) if http::is_endpoint_missing(&e) => continue,
                 Err(e) => return Err(e),
-            };
-            if i < last && is_unexpected_endpoint(&body) {
-                continue;
             }
-            let parsed = match i {
-                0 => parse_models_v1(&body),
-                1 => parse_models_v0(&body),
-                _ => parse_model_list(&body),
-            };
-            return parsed.map_err(|e| e.at_endpoint(url.as_str()));
         }
-        unreachable!("the last endpoint always returns")
+        let body = conn.get(&urls[2]).await?;
+        parse_model_list(&body).map_err(|e| e.at_endpoint(urls[2].as_str()))
     }
 }
 
@@ -441,7 +433,7 @@ mod tests {
             "LM_API_TOKEN" => Some("tok".to_string()),
             _ => None,
         };
-        let l = LmStudio::from_env_with(env).unwrap();
+        let l = LmStudio::from_env_with(&env).unwrap();
         assert_eq!(l.base_url().as_str(), "http://127.0.0.1:9999/v1");
         assert_eq!(l.credential_fingerprint(), Some(&KeyFingerprint::of("tok")));
         assert_eq!(l.kind(), ProviderKind::LmStudio);

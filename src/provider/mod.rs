@@ -31,7 +31,7 @@
 //! use modelroute::{LiteLlm, Ollama, Provider, Secret};
 //! let providers: Vec<Box<dyn Provider>> = vec![
 //!     Box::new(LiteLlm::new("https://litellm.example.com", Some(Secret::new("sk-team-a")))?),
-//!     Box::new(Ollama::from_env_with(|_| None)?),
+//!     Box::new(Ollama::from_env_with(&|_: &str| None)?),
 //! ];
 //! for p in &providers {
 //!     println!("{} {} {:?}", p.kind(), p.base_url(), p.credential_fingerprint());

@@ -27,6 +27,7 @@ use super::litellm::non_blank;
 use super::openai::parse_model_list;
 use super::{ModelDescriptor, ModelKind, Provider, ProviderKind};
 use crate::base_url::BaseUrl;
+use crate::env::{Environment, ProcessEnv};
 use crate::error::{BaseUrlError, DiscoveryError, ParseError};
 use crate::secret::{KeyFingerprint, Secret};
 
@@ -90,29 +91,26 @@ impl Ollama {
 
     /// From the process environment: `OLLAMA_HOST` (default `127.0.0.1:11434`) and `OLLAMA_API_KEY` (optional).
     pub fn from_env() -> Result<Self, DiscoveryError> {
-        Self::from_env_with(|name| std::env::var(name).ok())
+        Self::from_env_with(&ProcessEnv)
     }
 
-    /// Like [`from_env`](Self::from_env), reading variables through `get`.
+    /// Like [`from_env`](Self::from_env), reading variables from `env` (see [`Environment`]).
     ///
     /// ```
     /// use modelroute::{Ollama, Provider};
     /// let env = |name: &str| (name == "OLLAMA_HOST").then(|| "0.0.0.0:11500".to_string());
-    /// assert_eq!(Ollama::from_env_with(env)?.base_url().as_str(), "http://127.0.0.1:11500");
-    /// assert_eq!(Ollama::from_env_with(|_| None)?.base_url().as_str(), "http://127.0.0.1:11434");
+    /// assert_eq!(Ollama::from_env_with(&env)?.base_url().as_str(), "http://127.0.0.1:11500");
+    /// assert_eq!(Ollama::from_env_with(&|_: &str| None)?.base_url().as_str(), "http://127.0.0.1:11434");
     /// # Ok::<(), modelroute::DiscoveryError>(())
     /// ```
-    pub fn from_env_with<F>(get: F) -> Result<Self, DiscoveryError>
-    where
-        F: Fn(&str) -> Option<String>,
-    {
-        let host = get(Self::HOST_VAR).unwrap_or_default();
+    pub fn from_env_with(env: &dyn Environment) -> Result<Self, DiscoveryError> {
+        let host = env.var(Self::HOST_VAR).unwrap_or_default();
         let base_url =
             parse_ollama_host(&host).map_err(|source| DiscoveryError::InvalidBaseUrl {
                 provider: NAME,
                 source,
             })?;
-        let key = non_blank(get(Self::API_KEY_VAR)).map(Secret::new);
+        let key = non_blank(env.var(Self::API_KEY_VAR)).map(Secret::new);
         Ok(Self::with_base_url(base_url, key))
     }
 
@@ -701,7 +699,7 @@ mod tests {
             "OLLAMA_API_KEY" => Some("ok-1".to_string()),
             _ => None,
         };
-        let o = Ollama::from_env_with(env).unwrap();
+        let o = Ollama::from_env_with(&env).unwrap();
         assert_eq!(o.base_url().as_str(), "https://ollama.example");
         assert_eq!(
             o.credential_fingerprint(),
@@ -709,7 +707,8 @@ mod tests {
         );
         assert_eq!(o.kind(), ProviderKind::Ollama);
         assert_eq!(o.with_show_concurrency(0).show_concurrency(), 1);
-        let e = Ollama::from_env_with(|n| (n == "OLLAMA_HOST").then(|| "ftp://x".to_string()));
+        let e =
+            Ollama::from_env_with(&|n: &str| (n == "OLLAMA_HOST").then(|| "ftp://x".to_string()));
         assert!(matches!(
             e,
             Err(DiscoveryError::InvalidBaseUrl {
