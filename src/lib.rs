@@ -49,6 +49,7 @@
 #![forbid(unsafe_code)]
 
 pub mod base_url;
+pub mod cache;
 pub mod clock;
 pub mod deployment;
 pub mod env;
@@ -58,9 +59,15 @@ pub mod provider;
 pub mod secret;
 
 pub use base_url::BaseUrl;
+pub use cache::{
+    Availability, CacheKey, ListSource, ModelCache, ModelCacheOptions, ModelList, RefreshProblem,
+    Validation,
+};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use deployment::{Deployment, DeploymentId, LiteLlmParams, ModelInfo};
-pub use error::{BaseUrlError, DeploymentError, DiscoveryError, ParseError, PatternError};
+pub use error::{
+    BaseUrlError, CacheError, DeploymentError, DiscoveryError, DiskIssue, ParseError, PatternError,
+};
 pub use pattern::{MatchedDeployment, Pattern, PatternMatch, PatternRouter};
 pub use provider::{
     LiteLlm, LmStudio, ModelDescriptor, ModelKind, Ollama, Pricing, Provider, ProviderKind,
