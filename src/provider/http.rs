@@ -128,7 +128,27 @@ impl Conn<'_> {
             // `bearer_auth` marks the header sensitive.
             req = req.bearer_auth(key.expose());
         }
-        let mut resp = req.send().await.map_err(|e| classify(e, url))?;
+        // Both discovery requests are reads (GET, and Ollama's read-only POST /api/show), so a send that
+        // failed on a connection the server closed under us (a kept-alive connection to a server that has
+        // just stopped: hyper's "connection closed before message completed") is retried once on a new
+        // connection. That retry tells "the server went away" (connect refused: `Unreachable`, quiet) from
+        // a passing hiccup (it succeeds), instead of reporting a loud `Transport` error.
+        // If the retry meets a closed connection too (another pooled one), the server is going away.
+        let retry = req.try_clone();
+        let mut resp = match (req.send().await, retry) {
+            (Ok(resp), _) => resp,
+            (Err(e), Some(retry)) if is_closed_connection(&e) => match retry.send().await {
+                Ok(resp) => resp,
+                Err(e) if is_closed_connection(&e) => {
+                    return Err(DiscoveryError::Unreachable {
+                        endpoint: url.to_string(),
+                        source: Arc::new(e.without_url()),
+                    });
+                }
+                Err(e) => return Err(classify(e, url)),
+            },
+            (Err(e), _) => return Err(classify(e, url)),
+        };
         let status = resp.status();
         if !status.is_success() {
             let body = read_capped(&mut resp, MAX_ERROR_BODY).await.ok();
@@ -180,6 +200,12 @@ async fn read_capped(resp: &mut reqwest::Response, cap: usize) -> Result<Vec<u8>
         }
     }
     Ok(body)
+}
+
+/// A send that failed after a connection was established, neither by timeout nor by connect failure: the
+/// server closed or reset a (pooled) connection before answering.
+fn is_closed_connection(e: &reqwest::Error) -> bool {
+    e.is_request() && !e.is_timeout() && !e.is_connect() && !e.is_body() && !e.is_decode()
 }
 
 /// Maps a transport error to the outcome it means.
