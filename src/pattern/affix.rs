@@ -32,10 +32,51 @@ pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
         && (a.len() <= 32 || a == b)
 }
 
+/// A key, stored in the table slot itself when short (most pattern prefixes are), so that confirming a
+/// probe reads no other memory.
+#[derive(Debug)]
+enum Key {
+    Inline { len: u8, bytes: [u8; Key::INLINE] },
+    Heap(Box<[u8]>),
+}
+
+impl Key {
+    const INLINE: usize = 22;
+
+    fn new(key: &[u8]) -> Self {
+        if key.len() <= Self::INLINE {
+            let mut bytes = [0; Self::INLINE];
+            bytes[..key.len()].copy_from_slice(key);
+            Key::Inline {
+                len: key.len() as u8,
+                bytes,
+            }
+        } else {
+            Key::Heap(key.into())
+        }
+    }
+
+    #[inline]
+    fn as_bytes(&self) -> &[u8] {
+        match self {
+            Key::Inline { len, bytes } => &bytes[..usize::from(*len)],
+            Key::Heap(b) => b,
+        }
+    }
+}
+
+impl std::ops::Deref for Key {
+    type Target = [u8];
+    #[inline]
+    fn deref(&self) -> &[u8] {
+        self.as_bytes()
+    }
+}
+
 #[derive(Debug)]
 struct Slot<V> {
     hash: u64,
-    key: Box<[u8]>,
+    key: Key,
     value: V,
 }
 
@@ -158,7 +199,7 @@ impl<V> AffixIndex<V> {
                 hash,
                 Slot {
                     hash,
-                    key: key.into(),
+                    key: Key::new(key),
                     value: make(),
                 },
                 |s| s.hash,
