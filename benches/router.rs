@@ -1,0 +1,247 @@
+//! Router benchmarks on a 10,000-deployment config, compared in one run:
+//! - `route` (exact name, wildcard name) vs the bare lookups it builds on (a `HashMap` get, a
+//!   `PatternRouter::lookup` with its concrete model name);
+//! - route throughput on 2 threads vs 1;
+//! - `reconcile` of the 10,000 with 1% changed (and 0% changed) vs building a router from scratch.
+//!
+//! After criterion's report, a short fixed-size measurement prints the ratios (best of 7 rounds).
+
+use std::collections::HashMap;
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, criterion_group};
+use modelroute::router::RequestContext;
+use modelroute::{Deployment, PatternRouter, Router};
+
+const N: usize = 10_000;
+const NONE: RequestContext<'static> = RequestContext::new();
+
+/// 8,000 exact deployments (4,000 groups of two, with rpm) and 2,000 wildcard deployments
+/// (2,000 provider patterns `provN/*`).
+fn deployments(version: u64) -> Vec<Arc<Deployment>> {
+    let mut out = Vec::with_capacity(N);
+    for g in 0..4_000 {
+        for (i, provider) in ["azure", "openai"].iter().enumerate() {
+            out.push(Arc::new(
+                Deployment::new(format!("model-{g}"), format!("{provider}/model-{g}"))
+                    .unwrap()
+                    .with_param("api_base", format!("https://{provider}-{g}.example/v1"))
+                    .unwrap()
+                    .with_param("rpm", 100 * (i as u64 + 1) + version)
+                    .unwrap()
+                    .with_id(format!("exact-{g}-{i}"))
+                    .unwrap(),
+            ));
+        }
+    }
+    for p in 0..2_000 {
+        out.push(Arc::new(
+            Deployment::new(format!("prov{p}/*"), format!("prov{p}/*"))
+                .unwrap()
+                .with_param("rpm", 1000 + version)
+                .unwrap()
+                .with_id(format!("wild-{p}"))
+                .unwrap(),
+        ));
+    }
+    out
+}
+
+/// The same list with 1% changed: 34 updated in place, 33 removed, 33 added.
+fn one_percent_changed(base: &[Arc<Deployment>]) -> Vec<Arc<Deployment>> {
+    let mut out: Vec<Arc<Deployment>> = base.to_vec();
+    for i in 0..34 {
+        let d = &out[i * 97];
+        out[i * 97] = Arc::new((**d).clone().with_param("rpm", 7_777).unwrap());
+    }
+    let removed: Vec<usize> = (0..33).map(|i| 5_000 + i * 31).collect();
+    let mut out: Vec<Arc<Deployment>> = out
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| !removed.contains(i))
+        .map(|(_, d)| d)
+        .collect();
+    for i in 0..33 {
+        out.push(Arc::new(
+            Deployment::new(format!("new-{i}"), format!("openai/new-{i}"))
+                .unwrap()
+                .with_id(format!("new-{i}"))
+                .unwrap(),
+        ));
+    }
+    out
+}
+
+struct Fixture {
+    router: Router,
+    exact: HashMap<String, Vec<Arc<Deployment>>>,
+    patterns: PatternRouter,
+    base: Vec<Arc<Deployment>>,
+    changed: Vec<Arc<Deployment>>,
+}
+
+fn fixture() -> Fixture {
+    let base = deployments(0);
+    let router = Router::builder().deployments(base.clone()).seed(1).build().unwrap();
+    let mut exact: HashMap<String, Vec<Arc<Deployment>>> = HashMap::new();
+    let mut patterns = PatternRouter::new();
+    for d in &base {
+        if d.is_wildcard() {
+            patterns.insert(d.clone()).unwrap();
+        } else {
+            exact.entry(d.model_name().to_string()).or_default().push(d.clone());
+        }
+    }
+    let changed = one_percent_changed(&base);
+    Fixture {
+        router,
+        exact,
+        patterns,
+        base,
+        changed,
+    }
+}
+
+fn route_2_threads(router: &Router, iters: u64) -> Duration {
+    let start = Instant::now();
+    std::thread::scope(|s| {
+        for t in 0..2u64 {
+            s.spawn(move || {
+                for i in 0..iters {
+                    let name = if (i + t) % 2 == 0 { "model-1234" } else { "prov777/gpt-4o" };
+                    black_box(router.route(black_box(name), &NONE).unwrap());
+                }
+            });
+        }
+    });
+    start.elapsed()
+}
+
+fn route_1_thread(router: &Router, iters: u64) -> Duration {
+    let start = Instant::now();
+    for i in 0..iters {
+        let name = if i % 2 == 0 { "model-1234" } else { "prov777/gpt-4o" };
+        black_box(router.route(black_box(name), &NONE).unwrap());
+    }
+    start.elapsed()
+}
+
+fn bench(c: &mut Criterion) {
+    let f = fixture();
+    let mut g = c.benchmark_group("router_10k");
+    g.bench_function("hashmap_get_exact", |b| {
+        b.iter(|| black_box(f.exact.get(black_box("model-1234")).map(|v| v[0].clone())))
+    });
+    g.bench_function("route_exact", |b| {
+        b.iter(|| black_box(f.router.route(black_box("model-1234"), &NONE).unwrap()))
+    });
+    g.bench_function("pattern_lookup_wildcard", |b| {
+        b.iter(|| {
+            black_box(
+                f.patterns
+                    .lookup(black_box("prov777/gpt-4o"))
+                    .map(|m| m.first().into_model()),
+            )
+        })
+    });
+    g.bench_function("route_wildcard", |b| {
+        b.iter(|| black_box(f.router.route(black_box("prov777/gpt-4o"), &NONE).unwrap()))
+    });
+    g.bench_function("route_mixed_1_thread", |b| {
+        b.iter_custom(|iters| route_1_thread(&f.router, iters))
+    });
+    g.bench_function("route_mixed_2_threads_per_pair", |b| {
+        b.iter_custom(|iters| route_2_threads(&f.router, iters))
+    });
+    g.sample_size(20);
+    g.bench_function("build_fresh_10k", |b| {
+        b.iter(|| black_box(Router::new(f.base.clone()).unwrap()))
+    });
+    let r = Router::new(f.base.clone()).unwrap();
+    let lists = [f.changed.clone(), f.base.clone()];
+    let mut turn = 0;
+    g.bench_function("reconcile_10k_1pct_changed", |b| {
+        b.iter(|| {
+            turn ^= 1;
+            black_box(r.reconcile(lists[turn].clone()).unwrap())
+        })
+    });
+    g.bench_function("reconcile_10k_unchanged", |b| {
+        b.iter(|| black_box(r.reconcile(f.base.clone()).unwrap()))
+    });
+    g.finish();
+}
+
+/// Best of 7 rounds of `round`, divided by `per_round` operations.
+fn best(per_round: u64, mut round: impl FnMut() -> Duration) -> Duration {
+    (0..7).map(|_| round()).min().unwrap() / per_round as u32
+}
+
+fn ratios() {
+    let f = fixture();
+    let n = 200_000u64;
+    let hashmap = best(n, || {
+        let t = Instant::now();
+        for _ in 0..n {
+            black_box(f.exact.get(black_box("model-1234")).map(|v| v[0].clone()));
+        }
+        t.elapsed()
+    });
+    let exact = best(n, || {
+        let t = Instant::now();
+        for _ in 0..n {
+            black_box(f.router.route(black_box("model-1234"), &NONE).unwrap());
+        }
+        t.elapsed()
+    });
+    let lookup = best(n, || {
+        let t = Instant::now();
+        for _ in 0..n {
+            black_box(f.patterns.lookup(black_box("prov777/gpt-4o")).map(|m| m.first().into_model()));
+        }
+        t.elapsed()
+    });
+    let wildcard = best(n, || {
+        let t = Instant::now();
+        for _ in 0..n {
+            black_box(f.router.route(black_box("prov777/gpt-4o"), &NONE).unwrap());
+        }
+        t.elapsed()
+    });
+    let one = best(n, || route_1_thread(&f.router, n));
+    let two = best(2 * n, || route_2_threads(&f.router, n));
+    let fresh = best(1, || {
+        let t = Instant::now();
+        black_box(Router::new(f.base.clone()).unwrap());
+        t.elapsed()
+    });
+    let r = Router::new(f.base.clone()).unwrap();
+    let reconcile = best(2, || {
+        let t = Instant::now();
+        black_box(r.reconcile(f.changed.clone()).unwrap());
+        black_box(r.reconcile(f.base.clone()).unwrap());
+        t.elapsed()
+    });
+    let unchanged = best(1, || {
+        let t = Instant::now();
+        black_box(r.reconcile(f.base.clone()).unwrap());
+        t.elapsed()
+    });
+    let x = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
+    println!("\n== router ratios (10,000 deployments, best of 7) ==");
+    println!("route exact      {exact:>10.2?}  vs HashMap get          {hashmap:>10.2?}  = {:.1}x", x(exact, hashmap));
+    println!("route wildcard   {wildcard:>10.2?}  vs PatternRouter lookup {lookup:>10.2?}  = {:.1}x", x(wildcard, lookup));
+    println!("route throughput 2 threads / 1 thread = {:.2}x ({two:.2?} vs {one:.2?} per route)", x(one, two));
+    println!("reconcile 1% changed {reconcile:>10.2?}  vs build fresh {fresh:>10.2?}  = {:.2}x", x(reconcile, fresh));
+    println!("reconcile unchanged  {unchanged:>10.2?}  (diff only)");
+}
+
+criterion_group!(benches, bench);
+
+fn main() {
+    benches();
+    ratios();
+    criterion::Criterion::default().configure_from_args().final_summary();
+}
