@@ -372,7 +372,7 @@ impl ChangeSet {
 }
 
 /// What [`Router::apply`] or [`Router::reconcile`] changed.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default)]
 #[non_exhaustive]
 pub struct ApplyReport {
     /// Deployments added.
@@ -385,6 +385,8 @@ pub struct ApplyReport {
     pub removed: usize,
     /// Removals of ids the router did not have.
     pub not_found: usize,
+    /// How long the write lock was held (requests wait at most this long; measured with the real clock).
+    pub write_lock_held: std::time::Duration,
 }
 
 /// One group of the [`RoutingTable`].
@@ -771,6 +773,7 @@ impl Router {
             return Err(ChangeError::Conflict { id: d.id().clone() });
         }
         let mut report = ApplyReport::default();
+        let locked = Instant::now();
         let mut state = self.state.write();
         for id in &changes.removes {
             if state.remove(id) {
@@ -786,6 +789,8 @@ impl Router {
                 state::Upserted::Unchanged => report.unchanged += 1,
             }
         }
+        drop(state);
+        report.write_lock_held = locked.elapsed();
         Ok(report)
     }
 
@@ -799,9 +804,9 @@ impl Router {
         D: Into<Arc<Deployment>>,
     {
         let desired: Vec<Arc<Deployment>> = deployments.into_iter().map(Into::into).collect();
-        validate(&desired)?;
+        // Other writers wait; readers go on while the difference is computed.
         let state = self.state.upgradable_read();
-        let plan = state::plan(&state, &desired);
+        let plan = state::plan(&state, &desired)?;
         let mut report = ApplyReport {
             unchanged: desired.len(),
             ..ApplyReport::default()
@@ -809,8 +814,11 @@ impl Router {
         if plan.is_empty() {
             return Ok(report);
         }
+        let locked = Instant::now();
         let mut state = RwLockUpgradableReadGuard::upgrade(state);
         let (added, updated, removed) = plan.apply(&mut state);
+        drop(state);
+        report.write_lock_held = locked.elapsed();
         report.added = added;
         report.updated = updated;
         report.removed = removed;

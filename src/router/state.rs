@@ -16,6 +16,7 @@ use serde_json::Value;
 
 use super::health::Stats;
 use crate::deployment::{Deployment, DeploymentId};
+use crate::error::ChangeError;
 use crate::pattern::PatternRouter;
 
 /// A deployment in the routing state, with its health and strategy state.
@@ -438,122 +439,164 @@ impl Plan {
     }
 }
 
-/// Computes what turns `state` into the state a fresh router would build from `desired` (ids unique,
-/// deployments validated): the same deployments, the same order within every group, and the same pattern
-/// precedence.
-pub(crate) fn plan(state: &State, desired: &[Arc<Deployment>]) -> Plan {
-    let index: HashMap<&DeploymentId, usize> = desired
-        .iter()
-        .enumerate()
-        .map(|(i, d)| (d.id(), i))
-        .collect();
-    let mut plan = Plan {
-        removes: state
+/// A desired group, seen while walking the list: checks that its staying deployments come in their current
+/// order and before every newcomer (then the ops leave it in list order).
+struct Walk<'s> {
+    group: Option<&'s Group>,
+    cursor: usize,
+    newcomer_seen: bool,
+    keeps: bool,
+    broken: bool,
+}
+
+/// Computes what turns `state` into the state a fresh router would build from `desired`: the same
+/// deployments, the same order within every group, and the same pattern precedence. Checks the list (ids
+/// unique; new or changed wildcard deployments accepted by the pattern index). One pass over the list
+/// with a few hash lookups per entry; nothing is cloned but the changes.
+pub(crate) fn plan(state: &State, desired: &[Arc<Deployment>]) -> Result<Plan, ChangeError> {
+    let n = desired.len();
+    let mut index: HashMap<&DeploymentId, usize> = HashMap::with_capacity(n);
+    let mut keys: Vec<GroupKey<'_>> = Vec::with_capacity(n);
+    // Unchanged: the same deployment is there. Staying: a deployment with this id is in the same group.
+    let mut unchanged: Vec<bool> = Vec::with_capacity(n);
+    let mut staying: Vec<bool> = Vec::with_capacity(n);
+    let mut known = 0;
+    let mut scratch = PatternRouter::new();
+    for (i, d) in desired.iter().enumerate() {
+        if index.insert(d.id(), i).is_some() {
+            return Err(ChangeError::DuplicateId { id: d.id().clone() });
+        }
+        let key = GroupKey::of(d);
+        let current = state.by_id.get(d.id());
+        let same = current
+            .is_some_and(|m| Arc::ptr_eq(&m.deployment, d) || *m.deployment == **d);
+        if !same && key.wildcard() {
+            scratch
+                .insert(d.clone())
+                .map_err(|source| ChangeError::Pattern {
+                    id: d.id().clone(),
+                    source,
+                })?;
+            scratch.remove(d.id());
+        }
+        known += usize::from(current.is_some());
+        staying.push(current.is_some_and(|m| GroupKey::of(&m.deployment) == key));
+        unchanged.push(same);
+        keys.push(key);
+    }
+    let mut plan = Plan::default();
+    if known != state.by_id.len() {
+        plan.removes = state
             .by_id
             .keys()
             .filter(|id| !index.contains_key(id))
             .cloned()
-            .collect(),
-        ..Plan::default()
-    };
+            .collect();
+    }
+    // Whether a current member stays in its group.
+    let stays = |m: &Member| index.get(m.id()).is_some_and(|&j| staying[j]);
 
-    // Desired groups, their members in list order, in order of first appearance.
-    let mut groups: HashMap<GroupKey<'_>, Vec<usize>> = HashMap::new();
+    // Walk the list once, group by group.
+    let mut walks: HashMap<GroupKey<'_>, Walk<'_>> = HashMap::new();
     let mut first_seen: Vec<GroupKey<'_>> = Vec::new();
     for (i, d) in desired.iter().enumerate() {
-        let key = GroupKey::of(d);
-        groups
-            .entry(key)
-            .or_insert_with(|| {
-                first_seen.push(key);
-                Vec::new()
-            })
-            .push(i);
+        let key = keys[i];
+        let walk = walks.entry(key).or_insert_with(|| {
+            first_seen.push(key);
+            Walk {
+                group: state.group(key),
+                cursor: 0,
+                newcomer_seen: false,
+                keeps: false,
+                broken: false,
+            }
+        });
+        if !staying[i] {
+            walk.newcomer_seen = true;
+            continue;
+        }
+        walk.keeps = true;
+        if walk.broken {
+            continue;
+        }
+        if walk.newcomer_seen {
+            walk.broken = true;
+            continue;
+        }
+        let members = walk.group.map_or(&[][..], |g| &g.members[..]);
+        loop {
+            match members.get(walk.cursor) {
+                Some(m) if m.id() == d.id() => {
+                    walk.cursor += 1;
+                    break;
+                }
+                // A member leaving the group does not count.
+                Some(m) if !stays(m) => walk.cursor += 1,
+                _ => {
+                    walk.broken = true;
+                    break;
+                }
+            }
+        }
     }
-    // The desired key of a current deployment, if it stays.
-    let desired_key = |id: &DeploymentId| index.get(id).map(|&i| GroupKey::of(&desired[i]));
 
     // Pattern precedence: per scope and specificity class, keep the longest prefix (in first-appearance
-    // order) of patterns that keep a deployment and whose current ranks increase; detach the other
-    // existing patterns of the class, to be re-inserted in list order.
-    let mut detach: Vec<GroupKey<'_>> = Vec::new();
+    // order) of existing patterns that keep a deployment and whose current ranks increase; detach the
+    // other existing patterns of the class, to be re-inserted in list order.
     let mut last_rank: HashMap<Class<'_>, u64> = HashMap::new();
     let mut closed: std::collections::HashSet<Class<'_>> = std::collections::HashSet::new();
+    let mut detached: std::collections::HashSet<GroupKey<'_>> = std::collections::HashSet::new();
     for key in first_seen.iter().filter(|k| k.wildcard()) {
         let class = (key.team, specificity(key.name));
-        let Some(group) = state.group(*key) else {
+        let walk = &walks[key];
+        let Some(group) = walk.group else {
             // A new pattern: inserted in list order, so every existing pattern of its class that comes
             // after it in the list must be re-inserted after it.
             closed.insert(class);
             continue;
         };
-        let keeps = group
-            .members
-            .iter()
-            .any(|m| desired_key(m.id()) == Some(*key));
-        let rank = group.rank;
-        let in_order = match (rank, last_rank.get(&class)) {
+        let in_order = match (group.rank, last_rank.get(&class)) {
             (Some(r), Some(&last)) => r > last,
             (Some(_), None) => true,
             (None, _) => false,
         };
-        if !closed.contains(&class) && keeps && in_order {
-            last_rank.insert(class, rank.unwrap_or(0));
+        if !closed.contains(&class) && walk.keeps && in_order {
+            last_rank.insert(class, group.rank.unwrap_or(0));
         } else {
             closed.insert(class);
-            detach.push(*key);
+            detached.insert(*key);
+            plan.detach.push(key.owned());
         }
     }
-    let detached: std::collections::HashSet<GroupKey<'_>> = detach.iter().copied().collect();
-    plan.detach = detach.iter().map(GroupKey::owned).collect();
 
     // Upserts (new or changed) and re-insertions, in list order.
-    for d in desired {
-        match state.by_id.get(d.id()) {
-            Some(current) if *current.deployment == **d => {
-                let key = GroupKey::of(d);
-                if detached.contains(&key) {
-                    plan.ops.push(Op::Reinsert(d.id().clone()));
-                }
-            }
-            _ => plan.ops.push(Op::Upsert(d.clone())),
+    for (i, d) in desired.iter().enumerate() {
+        if !unchanged[i] {
+            plan.ops.push(Op::Upsert(d.clone()));
+        } else if !detached.is_empty() && detached.contains(&keys[i]) {
+            plan.ops.push(Op::Reinsert(d.id().clone()));
         }
     }
 
-    // Group order: after the ops, a group holds its staying members in their current order, then the
-    // newcomers in list order. Where that is not the list order, reorder.
-    for key in &first_seen {
-        let Some(group) = state.group(*key) else {
-            continue;
-        };
-        let wanted = &groups[key];
-        let staying = group
-            .members
+    // Groups whose staying members are out of order: set the list order after the ops.
+    let broken: HashMap<GroupKey<'_>, usize> = first_seen
+        .iter()
+        .filter(|k| walks[*k].broken)
+        .enumerate()
+        .map(|(slot, k)| (*k, slot))
+        .collect();
+    if !broken.is_empty() {
+        let mut orders: Vec<(OwnedKey, Vec<DeploymentId>)> = first_seen
             .iter()
-            .filter(|m| desired_key(m.id()) == Some(*key))
-            .map(|m| m.id());
-        let was_here = |id: &DeploymentId| {
-            state
-                .by_id
-                .get(id)
-                .is_some_and(|m| GroupKey::of(&m.deployment) == *key)
-        };
-        let newcomers = wanted
-            .iter()
-            .map(|&i| desired[i].id())
-            .filter(|id| !was_here(id));
-        let after: Vec<&DeploymentId> = staying.chain(newcomers).collect();
-        let in_order = after.len() == wanted.len()
-            && after
-                .iter()
-                .zip(wanted.iter())
-                .all(|(a, &i)| *a == desired[i].id());
-        if !in_order {
-            plan.reorders.push((
-                key.owned(),
-                wanted.iter().map(|&i| desired[i].id().clone()).collect(),
-            ));
+            .filter(|k| walks[*k].broken)
+            .map(|k| (k.owned(), Vec::new()))
+            .collect();
+        for (i, d) in desired.iter().enumerate() {
+            if let Some(&slot) = broken.get(&keys[i]) {
+                orders[slot].1.push(d.id().clone());
+            }
         }
+        plan.reorders = orders;
     }
-    plan
+    Ok(plan)
 }
