@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group};
-use modelroute::router::RequestContext;
+use modelroute::router::{ChangeSet, RequestContext};
 use modelroute::{Deployment, PatternRouter, Router};
 
 const N: usize = 10_000;
@@ -74,6 +74,32 @@ fn one_percent_changed(base: &[Arc<Deployment>]) -> Vec<Arc<Deployment>> {
     out
 }
 
+fn deep_copy(list: &[Arc<Deployment>]) -> Vec<Arc<Deployment>> {
+    list.iter().map(|d| Arc::new((**d).clone())).collect()
+}
+
+/// The ChangeSet turning `from` into `to` (same ids except removed/added ones).
+fn changes(from: &[Arc<Deployment>], to: &[Arc<Deployment>]) -> ChangeSet {
+    let old: HashMap<&str, &Arc<Deployment>> = from.iter().map(|d| (d.id().as_str(), d)).collect();
+    let new: HashMap<&str, &Arc<Deployment>> = to.iter().map(|d| (d.id().as_str(), d)).collect();
+    let mut set = ChangeSet::new();
+    for d in to {
+        if old.get(d.id().as_str()).is_none_or(|o| ***o != **d) {
+            set = set.upsert(d.clone());
+        }
+    }
+    for d in from {
+        if !new.contains_key(d.id().as_str()) {
+            set = set.remove(d.id().clone());
+        }
+    }
+    set
+}
+
+fn changes_back(from: &[Arc<Deployment>], to: &[Arc<Deployment>]) -> ChangeSet {
+    changes(to, from)
+}
+
 struct Fixture {
     router: Router,
     exact: HashMap<String, Vec<Arc<Deployment>>>,
@@ -84,7 +110,8 @@ struct Fixture {
 
 fn fixture() -> Fixture {
     let base = deployments(0);
-    let router = Router::builder().deployments(base.clone()).seed(1).build().unwrap();
+    // Default randomness (per thread), as in production.
+    let router = Router::builder().deployments(base.clone()).build().unwrap();
     let mut exact: HashMap<String, Vec<Arc<Deployment>>> = HashMap::new();
     let mut patterns = PatternRouter::new();
     for d in &base {
@@ -159,17 +186,35 @@ fn bench(c: &mut Criterion) {
     g.bench_function("build_fresh_10k", |b| {
         b.iter(|| black_box(Router::new(f.base.clone()).unwrap()))
     });
+    // As a poller would: freshly parsed deployments (new allocations), 1% of them different.
     let r = Router::new(f.base.clone()).unwrap();
     let lists = [f.changed.clone(), f.base.clone()];
     let mut turn = 0;
     g.bench_function("reconcile_10k_1pct_changed", |b| {
-        b.iter(|| {
-            turn ^= 1;
-            black_box(r.reconcile(lists[turn].clone()).unwrap())
-        })
+        b.iter_batched(
+            || {
+                turn ^= 1;
+                deep_copy(&lists[turn])
+            },
+            |list| black_box(r.reconcile(list).unwrap()),
+            criterion::BatchSize::LargeInput,
+        )
     });
     g.bench_function("reconcile_10k_unchanged", |b| {
-        b.iter(|| black_box(r.reconcile(f.base.clone()).unwrap()))
+        b.iter_batched(
+            || deep_copy(&f.base),
+            |list| black_box(r.reconcile(list).unwrap()),
+            criterion::BatchSize::LargeInput,
+        )
+    });
+    g.bench_function("apply_100_changes", |b| {
+        let changes = changes(&f.base, &f.changed);
+        let back = changes_back(&f.base, &f.changed);
+        let mut turn = false;
+        b.iter(|| {
+            turn = !turn;
+            black_box(r.apply(if turn { changes.clone() } else { back.clone() }).unwrap())
+        })
     });
     g.finish();
 }
@@ -218,15 +263,28 @@ fn ratios() {
         t.elapsed()
     });
     let r = Router::new(f.base.clone()).unwrap();
+    let mut locked = Duration::MAX;
     let reconcile = best(2, || {
+        let (a, b) = (deep_copy(&f.changed), deep_copy(&f.base));
         let t = Instant::now();
-        black_box(r.reconcile(f.changed.clone()).unwrap());
-        black_box(r.reconcile(f.base.clone()).unwrap());
-        t.elapsed()
+        let ra = black_box(r.reconcile(a).unwrap());
+        let rb = black_box(r.reconcile(b).unwrap());
+        let elapsed = t.elapsed();
+        locked = locked.min(ra.write_lock_held.max(rb.write_lock_held));
+        elapsed
     });
     let unchanged = best(1, || {
+        let list = deep_copy(&f.base);
         let t = Instant::now();
-        black_box(r.reconcile(f.base.clone()).unwrap());
+        black_box(r.reconcile(list).unwrap());
+        t.elapsed()
+    });
+    let (fwd, back) = (changes(&f.base, &f.changed), changes_back(&f.base, &f.changed));
+    let apply = best(2, || {
+        let (a, b) = (fwd.clone(), back.clone());
+        let t = Instant::now();
+        black_box(r.apply(a).unwrap());
+        black_box(r.apply(b).unwrap());
         t.elapsed()
     });
     let x = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
@@ -235,7 +293,8 @@ fn ratios() {
     println!("route wildcard   {wildcard:>10.2?}  vs PatternRouter lookup {lookup:>10.2?}  = {:.1}x", x(wildcard, lookup));
     println!("route throughput 2 threads / 1 thread = {:.2}x ({two:.2?} vs {one:.2?} per route)", x(one, two));
     println!("reconcile 1% changed {reconcile:>10.2?}  vs build fresh {fresh:>10.2?}  = {:.2}x", x(reconcile, fresh));
-    println!("reconcile unchanged  {unchanged:>10.2?}  (diff only)");
+    println!("reconcile unchanged  {unchanged:>10.2?}  (the diff alone, under a read lock)");
+    println!("reconcile 1% changed: write lock held {locked:.2?}; apply of the same 100 changes {apply:.2?}");
 }
 
 criterion_group!(benches, bench);

@@ -61,6 +61,7 @@ mod fallback;
 mod filter;
 mod health;
 mod settings;
+mod sharded;
 pub(crate) mod state;
 mod strategy;
 
@@ -68,7 +69,6 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Instant;
 
-use parking_lot::{RwLock, RwLockUpgradableReadGuard};
 
 pub use self::fallback::{FallbackPlan, FallbackSource};
 pub use self::filter::Availability;
@@ -78,6 +78,7 @@ pub use self::strategy::{RandomSource, RoutingStrategy, SplitMix64, UnknownStrat
 
 use self::filter::Eligibility;
 use self::health::{CooldownRule, InFlight, Stats};
+use self::sharded::Sharded;
 use self::state::{Group, GroupKey, Member, State};
 use self::strategy::StrategyInput;
 use crate::clock::{Clock, SystemClock};
@@ -418,7 +419,7 @@ pub struct RoutingTable {
 /// `Send + Sync`: share it (e.g. in an `Arc`) between request handlers and the task that applies config
 /// changes.
 pub struct Router {
-    state: RwLock<State>,
+    state: Sharded<State>,
     settings: RouterSettings,
     /// alias -> (alias, target), shared with routes.
     aliases: std::collections::HashMap<Box<str>, (Arc<str>, Arc<str>)>,
@@ -613,7 +614,12 @@ impl Router {
         model: &'n str,
         ctx: &RequestContext<'_>,
     ) -> Option<Found<'s, 'n>> {
-        let (name, alias) = match self.aliases.get(model) {
+        let aliased = if self.aliases.is_empty() {
+            None
+        } else {
+            self.aliases.get(model)
+        };
+        let (name, alias) = match aliased {
             Some((alias, target)) => (&**target, Some(alias.clone())),
             None => (model, None),
         };
@@ -773,8 +779,9 @@ impl Router {
             return Err(ChangeError::Conflict { id: d.id().clone() });
         }
         let mut report = ApplyReport::default();
+        let writer = self.state.writer();
         let locked = Instant::now();
-        let mut state = self.state.write();
+        let mut state = self.state.write(&writer);
         for id in &changes.removes {
             if state.remove(id) {
                 report.removed += 1;
@@ -805,8 +812,8 @@ impl Router {
     {
         let desired: Vec<Arc<Deployment>> = deployments.into_iter().map(Into::into).collect();
         // Other writers wait; readers go on while the difference is computed.
-        let state = self.state.upgradable_read();
-        let plan = state::plan(&state, &desired)?;
+        let writer = self.state.writer();
+        let plan = state::plan(&self.state.read(), &desired)?;
         let mut report = ApplyReport {
             unchanged: desired.len(),
             ..ApplyReport::default()
@@ -815,7 +822,7 @@ impl Router {
             return Ok(report);
         }
         let locked = Instant::now();
-        let mut state = RwLockUpgradableReadGuard::upgrade(state);
+        let mut state = self.state.write(&writer);
         let (added, updated, removed) = plan.apply(&mut state);
         drop(state);
         report.write_lock_held = locked.elapsed();
@@ -925,7 +932,7 @@ impl RouterBuilder {
         self.clock = Some(clock);
         self
     }
-    /// With this source of randomness. Default: [`SplitMix64::from_entropy`].
+    /// With this source of randomness. Default: a [`SplitMix64`] per thread, seeded from entropy.
     pub fn rng(mut self, rng: Arc<dyn RandomSource>) -> Self {
         self.rng = Some(rng);
         self
@@ -983,7 +990,7 @@ impl RouterBuilder {
             })
             .collect();
         Router {
-            state: RwLock::new(state),
+            state: Sharded::new(state),
             aliases,
             default_fallbacks: settings
                 .default_fallbacks
@@ -1000,7 +1007,7 @@ impl RouterBuilder {
             clock,
             rng: self
                 .rng
-                .unwrap_or_else(|| Arc::new(SplitMix64::from_entropy())),
+                .unwrap_or_else(|| Arc::new(strategy::PerThreadRandom)),
             settings,
         }
     }

@@ -124,6 +124,26 @@ impl RandomSource for SplitMix64 {
     }
 }
 
+/// The default source: one [`SplitMix64`] state per thread, seeded from entropy, so that threads routing
+/// at once do not contend on a shared state.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct PerThreadRandom;
+
+impl RandomSource for PerThreadRandom {
+    fn next_u64(&self) -> u64 {
+        thread_local! {
+            static STATE: std::cell::Cell<u64> = std::cell::Cell::new(
+                SplitMix64::from_entropy().next_u64()
+            );
+        }
+        STATE.with(|state| {
+            let next = state.get().wrapping_add(GOLDEN_GAMMA);
+            state.set(next);
+            mix(next)
+        })
+    }
+}
+
 fn mix(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
