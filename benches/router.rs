@@ -118,7 +118,10 @@ fn fixture() -> Fixture {
         if d.is_wildcard() {
             patterns.insert(d.clone()).unwrap();
         } else {
-            exact.entry(d.model_name().to_string()).or_default().push(d.clone());
+            exact
+                .entry(d.model_name().to_string())
+                .or_default()
+                .push(d.clone());
         }
     }
     let changed = one_percent_changed(&base);
@@ -137,7 +140,11 @@ fn route_2_threads(router: &Router, iters: u64) -> Duration {
         for t in 0..2u64 {
             s.spawn(move || {
                 for i in 0..iters {
-                    let name = if (i + t) % 2 == 0 { "model-1234" } else { "prov777/gpt-4o" };
+                    let name = if (i + t) % 2 == 0 {
+                        "model-1234"
+                    } else {
+                        "prov777/gpt-4o"
+                    };
                     black_box(router.route(black_box(name), &NONE).unwrap());
                 }
             });
@@ -149,7 +156,11 @@ fn route_2_threads(router: &Router, iters: u64) -> Duration {
 fn route_1_thread(router: &Router, iters: u64) -> Duration {
     let start = Instant::now();
     for i in 0..iters {
-        let name = if i % 2 == 0 { "model-1234" } else { "prov777/gpt-4o" };
+        let name = if i % 2 == 0 {
+            "model-1234"
+        } else {
+            "prov777/gpt-4o"
+        };
         black_box(router.route(black_box(name), &NONE).unwrap());
     }
     start.elapsed()
@@ -213,7 +224,10 @@ fn bench(c: &mut Criterion) {
         let mut turn = false;
         b.iter(|| {
             turn = !turn;
-            black_box(r.apply(if turn { changes.clone() } else { back.clone() }).unwrap())
+            black_box(
+                r.apply(if turn { changes.clone() } else { back.clone() })
+                    .unwrap(),
+            )
         })
     });
     g.finish();
@@ -244,7 +258,11 @@ fn ratios() {
     let lookup = best(n, || {
         let t = Instant::now();
         for _ in 0..n {
-            black_box(f.patterns.lookup(black_box("prov777/gpt-4o")).map(|m| m.first().into_model()));
+            black_box(
+                f.patterns
+                    .lookup(black_box("prov777/gpt-4o"))
+                    .map(|m| m.first().into_model()),
+            );
         }
         t.elapsed()
     });
@@ -257,6 +275,23 @@ fn ratios() {
     });
     let one = best(n, || route_1_thread(&f.router, n));
     let two = best(2 * n, || route_2_threads(&f.router, n));
+    // Control: the same on HashMap gets (no shared state at all), to tell the router's contention from a
+    // machine whose second core is busy.
+    let map_round = |threads: u64| {
+        let t = Instant::now();
+        std::thread::scope(|s| {
+            for _ in 0..threads {
+                s.spawn(|| {
+                    for _ in 0..n * 10 {
+                        black_box(f.exact.get(black_box("model-1234")).map(|v| v[0].clone()));
+                    }
+                });
+            }
+        });
+        t.elapsed()
+    };
+    let map_one = best(n * 10, || map_round(1));
+    let map_two = best(n * 20, || map_round(2));
     let fresh = best(1, || {
         let t = Instant::now();
         black_box(Router::new(f.base.clone()).unwrap());
@@ -279,7 +314,10 @@ fn ratios() {
         black_box(r.reconcile(list).unwrap());
         t.elapsed()
     });
-    let (fwd, back) = (changes(&f.base, &f.changed), changes_back(&f.base, &f.changed));
+    let (fwd, back) = (
+        changes(&f.base, &f.changed),
+        changes_back(&f.base, &f.changed),
+    );
     let apply = best(2, || {
         let (a, b) = (fwd.clone(), back.clone());
         let t = Instant::now();
@@ -289,12 +327,30 @@ fn ratios() {
     });
     let x = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
     println!("\n== router ratios (10,000 deployments, best of 7) ==");
-    println!("route exact      {exact:>10.2?}  vs HashMap get          {hashmap:>10.2?}  = {:.1}x", x(exact, hashmap));
-    println!("route wildcard   {wildcard:>10.2?}  vs PatternRouter lookup {lookup:>10.2?}  = {:.1}x", x(wildcard, lookup));
-    println!("route throughput 2 threads / 1 thread = {:.2}x ({two:.2?} vs {one:.2?} per route)", x(one, two));
-    println!("reconcile 1% changed {reconcile:>10.2?}  vs build fresh {fresh:>10.2?}  = {:.2}x", x(reconcile, fresh));
+    println!(
+        "route exact      {exact:>10.2?}  vs HashMap get          {hashmap:>10.2?}  = {:.1}x",
+        x(exact, hashmap)
+    );
+    println!(
+        "route wildcard   {wildcard:>10.2?}  vs PatternRouter lookup {lookup:>10.2?}  = {:.1}x",
+        x(wildcard, lookup)
+    );
+    println!(
+        "route throughput 2 threads / 1 thread = {:.2}x ({two:.2?} vs {one:.2?} per route)",
+        x(one, two)
+    );
+    println!(
+        "  control, HashMap gets 2 threads / 1 thread = {:.2}x (what this machine allows now)",
+        x(map_one, map_two)
+    );
+    println!(
+        "reconcile 1% changed {reconcile:>10.2?}  vs build fresh {fresh:>10.2?}  = {:.2}x",
+        x(reconcile, fresh)
+    );
     println!("reconcile unchanged  {unchanged:>10.2?}  (the diff alone, under a read lock)");
-    println!("reconcile 1% changed: write lock held {locked:.2?}; apply of the same 100 changes {apply:.2?}");
+    println!(
+        "reconcile 1% changed: write lock held {locked:.2?}; apply of the same 100 changes {apply:.2?}"
+    );
 }
 
 criterion_group!(benches, bench);
@@ -302,5 +358,7 @@ criterion_group!(benches, bench);
 fn main() {
     benches();
     ratios();
-    criterion::Criterion::default().configure_from_args().final_summary();
+    criterion::Criterion::default()
+        .configure_from_args()
+        .final_summary();
 }

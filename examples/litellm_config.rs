@@ -21,33 +21,52 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let path = args.next().unwrap_or_else(|| bundled.to_string());
     let mut models: Vec<String> = args.collect();
     if models.is_empty() {
-        models = ["gpt4", "gpt-4o", "openai/gpt-4.1-mini", "local/qwen3:8b", "mistral-large"]
-            .map(String::from)
-            .to_vec();
+        models = [
+            "gpt4",
+            "gpt-4o",
+            "openai/gpt-4.1-mini",
+            "local/qwen3:8b",
+            "mistral-large",
+        ]
+        .map(String::from)
+        .to_vec();
     }
 
     // The process environment, with placeholders for the bundled config's keys.
     let mut env: HashMap<String, String> = std::env::vars().collect();
     for key in ["AZURE_API_KEY", "OPENAI_API_KEY", "ANTHROPIC_API_KEY"] {
-        env.entry(key.into()).or_insert_with(|| "sk-placeholder".into());
+        env.entry(key.into())
+            .or_insert_with(|| "sk-placeholder".into());
     }
 
     // Lenient: an invalid entry is skipped and reported, like LiteLLM's `ignore_invalid_deployments`.
-    let config = RouterConfig::loader().env(&env).lenient(true).load_file(&path)?;
+    let config = RouterConfig::loader()
+        .env(&env)
+        .lenient(true)
+        .load_file(&path)?;
     for skipped in config.skipped() {
         eprintln!("skipped {skipped}");
     }
     for warning in config.warnings() {
         eprintln!("warning: {warning:?}");
     }
-    println!("{path}: {} deployment(s), strategy {}", config.deployments().len(), config.settings().routing_strategy);
+    println!(
+        "{path}: {} deployment(s), strategy {}",
+        config.deployments().len(),
+        config.settings().routing_strategy
+    );
     let router = Router::from_config(config);
 
     let ctx = RequestContext::new();
     for model in &models {
         match router.route(model, &ctx) {
             Ok(route) => {
-                println!("{model:>22} -> {} [{}] ({})", route.model(), route.id(), route.reason());
+                println!(
+                    "{model:>22} -> {} [{}] ({})",
+                    route.model(),
+                    route.id(),
+                    route.reason()
+                );
                 // The caller makes the request, then reports how it went.
                 router.report(&route, Outcome::success(Duration::from_millis(350)));
             }
@@ -67,11 +86,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     match router.route(model, &ctx) {
-        Ok(route) => println!("after 429s, {model} -> {} ({})", route.model(), route.reason()),
+        Ok(route) => println!(
+            "after 429s, {model} -> {} ({})",
+            route.model(),
+            route.reason()
+        ),
         Err(e) => {
             println!("after 429s: {e}");
             let plan = router.fallbacks(model);
-            println!("fallback plan for {model}: {:?} (num_retries {:?})", plan.groups().collect::<Vec<_>>(), plan.num_retries());
+            println!(
+                "fallback plan for {model}: {:?} (num_retries {:?})",
+                plan.groups().collect::<Vec<_>>(),
+                plan.num_retries()
+            );
             for group in &plan {
                 if let Ok(route) = router.route(group, &ctx) {
                     println!("falling back: {model} -> {group} -> {}", route.model());

@@ -262,12 +262,13 @@ impl<'e> ConfigLoader<'e> {
         options.legacy_octal_numbers = true;
         // No excerpt of the text in messages: it may hold a key.
         options.with_snippet = false;
-        let value: Value =
-            serde_saphyr::from_str_with_options(text, options).map_err(|e| ConfigError::Syntax {
+        let value: Value = serde_saphyr::from_str_with_options(text, options).map_err(|e| {
+            ConfigError::Syntax {
                 file: None,
                 format: "YAML",
                 message: e.to_string(),
-            })?;
+            }
+        })?;
         self.load_value(value)
     }
 
@@ -457,7 +458,8 @@ fn setting_error(field: &str, expected: &'static str, found: &Value) -> ConfigEr
 }
 
 fn string<'v>(field: &str, v: &'v Value) -> Result<&'v str, ConfigError> {
-    v.as_str().ok_or_else(|| setting_error(field, "a string", v))
+    v.as_str()
+        .ok_or_else(|| setting_error(field, "a string", v))
 }
 
 fn object<'v>(field: &str, v: &'v Value) -> Result<&'v Map<String, Value>, ConfigError> {
@@ -507,4 +509,3 @@ fn fallback_list(field: &str, v: &Value) -> Result<Vec<(String, Vec<String>)>, C
     }
     Ok(out)
 }
-

@@ -18,8 +18,8 @@ pub mod secret;
 
 pub use base_url::BaseUrl;
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use deployment::{Deployment, DeploymentId, LiteLlmParams, ModelInfo};
 pub use config::RouterConfig;
+pub use deployment::{Deployment, DeploymentId, LiteLlmParams, ModelInfo};
 pub use error::{
     BaseUrlError, ChangeError, ConfigError, DeploymentError, DiscoveryError, EntryError,
     PatternError, RouteError,

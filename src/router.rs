@@ -69,7 +69,6 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Instant;
 
-
 pub use self::fallback::{FallbackPlan, FallbackSource};
 pub use self::filter::Availability;
 pub use self::health::{DeploymentHealth, FailureKind, Outcome};
@@ -599,10 +598,7 @@ impl Router {
             })
             .collect();
         Ok(Resolution {
-            reason: found.reason(
-                self.settings.routing_strategy,
-                rule.map_or(0, |r| r.count),
-            ),
+            reason: found.reason(self.settings.routing_strategy, rule.map_or(0, |r| r.count)),
             candidates,
         })
     }
@@ -662,9 +658,13 @@ impl Router {
         tried.push(Tried::Wildcard {
             name: name.to_string(),
         });
-        tried.extend(self.default_fallbacks.iter().map(|g| Tried::DefaultFallback {
-            name: g.to_string(),
-        }));
+        tried.extend(
+            self.default_fallbacks
+                .iter()
+                .map(|g| Tried::DefaultFallback {
+                    name: g.to_string(),
+                }),
+        );
         RouteError::NoDeployment {
             model: model.to_string(),
             tried,

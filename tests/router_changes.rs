@@ -38,12 +38,20 @@ fn apply_adds_updates_and_removes() {
         )
         .unwrap();
     assert_eq!(
-        (report.added, report.updated, report.removed, report.not_found, report.unchanged),
+        (
+            report.added,
+            report.updated,
+            report.removed,
+            report.not_found,
+            report.unchanged
+        ),
         (2, 1, 1, 1, 0)
     );
     assert_eq!(ids(&r, "g"), ["a", "c"]);
     assert_eq!(r.route("h", &NONE).unwrap().model(), "openai/h");
-    let again = r.apply(ChangeSet::new().upsert(d("g", "openai/a2", "a"))).unwrap();
+    let again = r
+        .apply(ChangeSet::new().upsert(d("g", "openai/a2", "a")))
+        .unwrap();
     assert_eq!(again.unchanged, 1);
 }
 
@@ -57,14 +65,27 @@ fn an_invalid_change_leaves_the_router_untouched() {
         .upsert(d("g2", "openai/x", "x"))
         .upsert(d("llm/*", "openai/*/*", "bad"));
     let err = r.apply(bad).unwrap_err();
-    assert!(matches!(&err, ChangeError::Pattern { id, .. } if id.as_str() == "bad"), "{err:?}");
+    assert!(
+        matches!(&err, ChangeError::Pattern { id, .. } if id.as_str() == "bad"),
+        "{err:?}"
+    );
     assert_eq!(r.routing_table(), before);
 
-    let dup = ChangeSet::new().upsert(d("g", "openai/1", "z")).upsert(d("g", "openai/2", "z"));
-    assert!(matches!(r.apply(dup).unwrap_err(), ChangeError::DuplicateId { .. }));
+    let dup = ChangeSet::new()
+        .upsert(d("g", "openai/1", "z"))
+        .upsert(d("g", "openai/2", "z"));
+    assert!(matches!(
+        r.apply(dup).unwrap_err(),
+        ChangeError::DuplicateId { .. }
+    ));
     let conflict = ChangeSet::new().upsert(d("g", "openai/1", "a")).remove("a");
-    assert!(matches!(r.apply(conflict).unwrap_err(), ChangeError::Conflict { .. }));
-    let err = r.reconcile([d("g", "openai/1", "q"), d("g", "openai/2", "q")]).unwrap_err();
+    assert!(matches!(
+        r.apply(conflict).unwrap_err(),
+        ChangeError::Conflict { .. }
+    ));
+    let err = r
+        .reconcile([d("g", "openai/1", "q"), d("g", "openai/2", "q")])
+        .unwrap_err();
     assert_eq!(err.id().as_str(), "q");
     assert_eq!(r.routing_table(), before);
 }
@@ -72,10 +93,18 @@ fn an_invalid_change_leaves_the_router_untouched() {
 #[test]
 fn updating_a_wildcard_leaves_no_stale_entry() {
     // LiteLLM #29064: after an update, ~50% of requests went to the deleted configuration.
-    let r = Router::new([d("openai/*", "openai/*", "w"), d("openai/*", "azure/*", "w2")]).unwrap();
-    r.apply(ChangeSet::new().upsert(d("llm/*", "openai/*", "w"))).unwrap();
+    let r = Router::new([
+        d("openai/*", "openai/*", "w"),
+        d("openai/*", "azure/*", "w2"),
+    ])
+    .unwrap();
+    r.apply(ChangeSet::new().upsert(d("llm/*", "openai/*", "w")))
+        .unwrap();
     for _ in 0..50 {
-        assert_eq!(r.route("openai/gpt-4o", &NONE).unwrap().model(), "azure/gpt-4o");
+        assert_eq!(
+            r.route("openai/gpt-4o", &NONE).unwrap().model(),
+            "azure/gpt-4o"
+        );
     }
     r.reconcile([d("llm/*", "openai/*", "w")]).unwrap();
     assert!(r.route("openai/gpt-4o", &NONE).unwrap_err().is_not_found());
@@ -92,7 +121,9 @@ fn cool_down(r: &Router, id: &str) {
 
 #[test]
 fn health_state_is_kept_when_nothing_that_matters_changed() {
-    let base = d("g", "azure/gpt-4o", "a").with_param("api_base", "https://eu.example").unwrap();
+    let base = d("g", "azure/gpt-4o", "a")
+        .with_param("api_base", "https://eu.example")
+        .unwrap();
     let r = Router::builder()
         .settings(RouterSettings::default().with_cooldown(3, Duration::from_secs(60)))
         .deployment(base.clone())
@@ -112,8 +143,18 @@ fn health_state_is_kept_when_nothing_that_matters_changed() {
         .unwrap()
         .with_info("note", "tuned")
         .unwrap();
-    let report = r.reconcile([tuned.clone(), d("g", "openai/gpt-4o", "b")]).unwrap();
-    assert_eq!((report.added, report.updated, report.unchanged, report.removed), (0, 1, 1, 0));
+    let report = r
+        .reconcile([tuned.clone(), d("g", "openai/gpt-4o", "b")])
+        .unwrap();
+    assert_eq!(
+        (
+            report.added,
+            report.updated,
+            report.unchanged,
+            report.removed
+        ),
+        (0, 1, 1, 0)
+    );
     let h = r.health(&"a".into()).unwrap();
     assert!(h.is_cooling_down());
     assert_eq!(h.average_latency, Some(Duration::from_millis(250)));
@@ -132,8 +173,12 @@ fn health_state_of_a_removed_deployment_goes_with_it() {
     cool_down(&r, "a");
     r.reconcile([d("g", "openai/b", "b")]).unwrap();
     assert!(r.health(&"a".into()).is_none());
-    r.apply(ChangeSet::new().upsert(d("g", "openai/a", "a"))).unwrap();
-    assert!(!r.health(&"a".into()).unwrap().is_cooling_down(), "re-added: a fresh start");
+    r.apply(ChangeSet::new().upsert(d("g", "openai/a", "a")))
+        .unwrap();
+    assert!(
+        !r.health(&"a".into()).unwrap().is_cooling_down(),
+        "re-added: a fresh start"
+    );
 }
 
 #[test]
@@ -143,7 +188,13 @@ fn reconcile_restores_list_order_within_groups() {
         .deployments([d("g", "m/a", "a"), d("g", "m/b", "b"), d("g", "m/c", "c")])
         .build()
         .unwrap();
-    r.reconcile([d("g", "m/c", "c"), d("g", "m/n", "n"), d("g", "m/a", "a"), d("g", "m/b", "b")]).unwrap();
+    r.reconcile([
+        d("g", "m/c", "c"),
+        d("g", "m/n", "n"),
+        d("g", "m/a", "a"),
+        d("g", "m/b", "b"),
+    ])
+    .unwrap();
     assert_eq!(ids(&r, "g"), ["c", "n", "a", "b"]);
 }
 
@@ -155,12 +206,22 @@ fn reconcile_restores_precedence_between_equally_specific_patterns() {
     let list = [d("*-y", "p2/*", "2"), d("x-*", "p1/*", "1")];
     r.reconcile(list.clone()).unwrap();
     assert_eq!(r.route("x-y", &NONE).unwrap().model(), "p2/x");
-    assert_eq!(r.routing_table(), Router::new(list).unwrap().routing_table());
+    assert_eq!(
+        r.routing_table(),
+        Router::new(list).unwrap().routing_table()
+    );
     // A new pattern listed before an existing one of the same class.
-    let list = [d("x*y", "p3/*", "3"), d("*-y", "p2/*", "2"), d("x-*", "p1/*", "1")];
+    let list = [
+        d("x*y", "p3/*", "3"),
+        d("*-y", "p2/*", "2"),
+        d("x-*", "p1/*", "1"),
+    ];
     r.reconcile(list.clone()).unwrap();
     assert_eq!(r.route("x-y", &NONE).unwrap().model(), "p3/-");
-    assert_eq!(r.routing_table(), Router::new(list).unwrap().routing_table());
+    assert_eq!(
+        r.routing_table(),
+        Router::new(list).unwrap().routing_table()
+    );
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -207,14 +268,31 @@ fn build(s: &Spec) -> Deployment {
 }
 
 fn spec() -> impl Strategy<Value = Spec> {
-    (0u8..10, 0u8..8, 0u8..3, any::<bool>(), proptest::option::of(0u8..3), 0u8..2).prop_map(
-        |(id, name, team, fixed_target, rpm, base)| Spec { id, name, team, fixed_target, rpm, base },
+    (
+        0u8..10,
+        0u8..8,
+        0u8..3,
+        any::<bool>(),
+        proptest::option::of(0u8..3),
+        0u8..2,
     )
+        .prop_map(|(id, name, team, fixed_target, rpm, base)| Spec {
+            id,
+            name,
+            team,
+            fixed_target,
+            rpm,
+            base,
+        })
 }
 
 fn unique(specs: Vec<Spec>) -> Vec<Deployment> {
     let mut seen = std::collections::HashSet::new();
-    specs.into_iter().filter(|s| seen.insert(s.id)).map(|s| build(&s)).collect()
+    specs
+        .into_iter()
+        .filter(|s| seen.insert(s.id))
+        .map(|s| build(&s))
+        .collect()
 }
 
 #[derive(Debug, Clone)]
@@ -226,7 +304,10 @@ enum Step {
 fn step() -> impl Strategy<Value = Step> {
     prop_oneof![
         proptest::collection::vec(spec(), 0..12).prop_map(Step::Reconcile),
-        (proptest::collection::vec(spec(), 0..5), proptest::collection::vec(0u8..10, 0..4))
+        (
+            proptest::collection::vec(spec(), 0..5),
+            proptest::collection::vec(0u8..10, 0..4)
+        )
             .prop_map(|(u, r)| Step::Apply(u, r)),
     ]
 }
@@ -239,7 +320,13 @@ fn assert_same_routing(r: &Router, fresh: &Router) -> Result<(), TestCaseError> 
             None => RequestContext::new(),
         };
         for probe in PROBES {
-            prop_assert_eq!(r.explain(probe, &ctx), fresh.explain(probe, &ctx), "probe {} team {:?}", probe, team);
+            prop_assert_eq!(
+                r.explain(probe, &ctx),
+                fresh.explain(probe, &ctx),
+                "probe {} team {:?}",
+                probe,
+                team
+            );
         }
     }
     Ok(())

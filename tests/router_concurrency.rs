@@ -52,7 +52,10 @@ fn expected_ids(v: u64, prefix: &str) -> Vec<String> {
 }
 
 fn version_of(d: &Deployment) -> u64 {
-    d.litellm_params().get("version").and_then(|v| v.as_u64()).expect("version param")
+    d.litellm_params()
+        .get("version")
+        .and_then(|v| v.as_u64())
+        .expect("version param")
 }
 
 #[test]
@@ -78,20 +81,50 @@ fn readers_never_see_a_mix_or_a_removed_deployment() {
                     let before = published.load(Ordering::Acquire);
                     // A whole group, as one answer: one version, that version's ids, in its order.
                     let res = router.explain("chat", &NONE).expect("chat always resolves");
-                    let wild = router.route("wild/gpt-4o", &NONE).expect("wild always resolves");
+                    let wild = router
+                        .route("wild/gpt-4o", &NONE)
+                        .expect("wild always resolves");
                     let route = router.route("chat", &NONE).expect("chat always routes");
                     let after = published.load(Ordering::Acquire);
 
                     let v = version_of(&res.candidates[0].deployment);
-                    assert!(before <= v && v <= after + 1, "reader {reader}: version {v} outside [{before}, {}]", after + 1);
-                    let got: Vec<String> = res.candidates.iter().map(|c| c.deployment.id().to_string()).collect();
-                    assert_eq!(got, expected_ids(v, "chat-"), "reader {reader}: group of version {v} mixed up");
-                    assert!(res.candidates.iter().all(|c| version_of(&c.deployment) == v), "mixed versions");
+                    assert!(
+                        before <= v && v <= after + 1,
+                        "reader {reader}: version {v} outside [{before}, {}]",
+                        after + 1
+                    );
+                    let got: Vec<String> = res
+                        .candidates
+                        .iter()
+                        .map(|c| c.deployment.id().to_string())
+                        .collect();
+                    assert_eq!(
+                        got,
+                        expected_ids(v, "chat-"),
+                        "reader {reader}: group of version {v} mixed up"
+                    );
+                    assert!(
+                        res.candidates
+                            .iter()
+                            .all(|c| version_of(&c.deployment) == v),
+                        "mixed versions"
+                    );
 
-                    for (d, model) in [(wild.deployment(), Some(wild.model())), (route.deployment(), None)] {
+                    for (d, model) in [
+                        (wild.deployment(), Some(wild.model())),
+                        (route.deployment(), None),
+                    ] {
                         let dv = version_of(d);
-                        assert!(before <= dv && dv <= after + 1, "routed to version {dv} outside [{before}, {}]", after + 1);
-                        assert!(expected_ids(dv, "").contains(&d.id().to_string()), "{} not in version {dv}", d.id());
+                        assert!(
+                            before <= dv && dv <= after + 1,
+                            "routed to version {dv} outside [{before}, {}]",
+                            after + 1
+                        );
+                        assert!(
+                            expected_ids(dv, "").contains(&d.id().to_string()),
+                            "{} not in version {dv}",
+                            d.id()
+                        );
                         if let Some(model) = model {
                             assert_eq!(model, format!("prov-{dv}/gpt-4o"), "half-updated wildcard");
                         }
@@ -105,16 +138,27 @@ fn readers_never_see_a_mix_or_a_removed_deployment() {
 
     for v in 1..=VERSIONS {
         let report = router.reconcile(version(v)).unwrap();
-        assert_eq!((report.added, report.removed, report.updated), (4, 4, 8), "version {v}");
+        assert_eq!(
+            (report.added, report.removed, report.updated),
+            (4, 4, 8),
+            "version {v}"
+        );
         published.store(v, Ordering::Release);
         if Instant::now() > deadline {
             break;
         }
     }
     done.store(true, Ordering::Release);
-    let checks: u64 = readers.into_iter().map(|h| h.join().expect("reader panicked")).sum();
+    let checks: u64 = readers
+        .into_iter()
+        .map(|h| h.join().expect("reader panicked"))
+        .sum();
     assert!(checks > 0, "the readers ran");
-    assert_eq!(published.load(Ordering::Relaxed), VERSIONS, "all versions applied within the time bound");
+    assert_eq!(
+        published.load(Ordering::Relaxed),
+        VERSIONS,
+        "all versions applied within the time bound"
+    );
     // Nothing leaked: every in-flight count is back to zero, and only the last version is held.
     for d in router.deployments() {
         assert_eq!(version_of(&d), VERSIONS);

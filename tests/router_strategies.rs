@@ -11,7 +11,10 @@ use modelroute::{Deployment, Router};
 const NONE: RequestContext<'static> = RequestContext::new();
 
 fn d(id: &str) -> Deployment {
-    Deployment::new("g", format!("openai/{id}")).unwrap().with_id(id).unwrap()
+    Deployment::new("g", format!("openai/{id}"))
+        .unwrap()
+        .with_id(id)
+        .unwrap()
 }
 
 fn router(strategy: RoutingStrategy, seed: u64, deployments: Vec<Deployment>) -> Router {
@@ -26,7 +29,8 @@ fn router(strategy: RoutingStrategy, seed: u64, deployments: Vec<Deployment>) ->
 fn counts(r: &Router, n: usize) -> HashMap<String, usize> {
     let mut out = HashMap::new();
     for _ in 0..n {
-        *out.entry(r.route("g", &NONE).unwrap().id().to_string()).or_default() += 1;
+        *out.entry(r.route("g", &NONE).unwrap().id().to_string())
+            .or_default() += 1;
     }
     out
 }
@@ -66,7 +70,10 @@ fn simple_shuffle_uses_rpm_then_tpm_when_no_weight() {
     let rpm = router(
         RoutingStrategy::SimpleShuffle,
         12,
-        vec![d("a").with_param("rpm", 100).unwrap(), d("b").with_param("rpm", 300).unwrap()],
+        vec![
+            d("a").with_param("rpm", 100).unwrap(),
+            d("b").with_param("rpm", 300).unwrap(),
+        ],
     );
     let n = 20_000;
     let chi = chi_square(&counts(&rpm, n), &[("a", 0.25), ("b", 0.75)], n);
@@ -74,7 +81,10 @@ fn simple_shuffle_uses_rpm_then_tpm_when_no_weight() {
     let tpm = router(
         RoutingStrategy::SimpleShuffle,
         13,
-        vec![d("a").with_param("tpm", 80_000).unwrap(), d("b").with_param("tpm", 20_000).unwrap()],
+        vec![
+            d("a").with_param("tpm", 80_000).unwrap(),
+            d("b").with_param("tpm", 20_000).unwrap(),
+        ],
     );
     let chi = chi_square(&counts(&tpm, n), &[("a", 0.8), ("b", 0.2)], n);
     assert!(chi < 10.8, "tpm chi-square {chi}");
@@ -94,16 +104,27 @@ fn a_deployment_missing_the_metric_gets_weight_zero_like_litellm() {
     let r = router(
         RoutingStrategy::SimpleShuffle,
         15,
-        vec![d("w").with_param("weight", 1).unwrap(), d("r").with_param("rpm", 1000).unwrap()],
+        vec![
+            d("w").with_param("weight", 1).unwrap(),
+            d("r").with_param("rpm", 1000).unwrap(),
+        ],
     );
     assert_eq!(counts(&r, 500).get("w"), Some(&500));
 }
 
 #[test]
 fn simple_shuffle_without_metrics_is_uniform() {
-    let r = router(RoutingStrategy::SimpleShuffle, 16, vec![d("a"), d("b"), d("c"), d("d")]);
+    let r = router(
+        RoutingStrategy::SimpleShuffle,
+        16,
+        vec![d("a"), d("b"), d("c"), d("d")],
+    );
     let n = 20_000;
-    let chi = chi_square(&counts(&r, n), &[("a", 0.25), ("b", 0.25), ("c", 0.25), ("d", 0.25)], n);
+    let chi = chi_square(
+        &counts(&r, n),
+        &[("a", 0.25), ("b", 0.25), ("c", 0.25), ("d", 0.25)],
+        n,
+    );
     assert!(chi < 16.3, "chi-square {chi}"); // 3 dof, 99.9%
 }
 
@@ -113,16 +134,28 @@ fn same_seed_same_picks() {
         router(
             RoutingStrategy::SimpleShuffle,
             99,
-            vec![d("a").with_param("weight", 3).unwrap(), d("b").with_param("weight", 1).unwrap(), d("c").with_param("weight", 1).unwrap()],
+            vec![
+                d("a").with_param("weight", 3).unwrap(),
+                d("b").with_param("weight", 1).unwrap(),
+                d("c").with_param("weight", 1).unwrap(),
+            ],
         )
     };
     let (x, y) = (make(), make());
-    let seq = |r: &Router| (0..200).map(|_| r.route("g", &NONE).unwrap().id().to_string()).collect::<Vec<_>>();
+    let seq = |r: &Router| {
+        (0..200)
+            .map(|_| r.route("g", &NONE).unwrap().id().to_string())
+            .collect::<Vec<_>>()
+    };
     let (sx, sy) = (seq(&x), seq(&y));
     assert_eq!(sx, sy);
     let other = Router::builder()
         .settings(RouterSettings::default())
-        .deployments([d("a").with_param("weight", 3).unwrap(), d("b").with_param("weight", 1).unwrap(), d("c").with_param("weight", 1).unwrap()])
+        .deployments([
+            d("a").with_param("weight", 3).unwrap(),
+            d("b").with_param("weight", 1).unwrap(),
+            d("c").with_param("weight", 1).unwrap(),
+        ])
         .rng(Arc::new(SplitMix64::new(100)))
         .build()
         .unwrap();
@@ -132,7 +165,9 @@ fn same_seed_same_picks() {
 #[test]
 fn round_robin_cycles_in_config_order() {
     let r = router(RoutingStrategy::RoundRobin, 0, vec![d("a"), d("b"), d("c")]);
-    let seq: Vec<String> = (0..7).map(|_| r.route("g", &NONE).unwrap().id().to_string()).collect();
+    let seq: Vec<String> = (0..7)
+        .map(|_| r.route("g", &NONE).unwrap().id().to_string())
+        .collect();
     assert_eq!(seq, ["a", "b", "c", "a", "b", "c", "a"]);
 }
 
@@ -145,7 +180,9 @@ fn least_busy_balances_in_flight_routes_and_guards_release_on_drop() {
         assert_eq!(h.in_flight, 3, "{id}");
     }
     // Release everything routed to "b": the next three go there.
-    let (to_b, rest): (Vec<_>, Vec<_>) = held.into_iter().partition(|route| route.id().as_str() == "b");
+    let (to_b, rest): (Vec<_>, Vec<_>) = held
+        .into_iter()
+        .partition(|route| route.id().as_str() == "b");
     drop(to_b);
     assert_eq!(r.health(&"b".into()).unwrap().in_flight, 0);
     let next: Vec<_> = (0..3).map(|_| r.route("g", &NONE).unwrap()).collect();
@@ -153,7 +190,11 @@ fn least_busy_balances_in_flight_routes_and_guards_release_on_drop() {
     drop(next);
     drop(rest);
     for id in ["a", "b", "c"] {
-        assert_eq!(r.health(&id.into()).unwrap().in_flight, 0, "no count leaks after drop");
+        assert_eq!(
+            r.health(&id.into()).unwrap().in_flight,
+            0,
+            "no count leaks after drop"
+        );
     }
 }
 
@@ -172,11 +213,17 @@ fn least_busy_guard_survives_a_panicking_request() {
 
 #[test]
 fn lowest_latency_prefers_the_fastest_and_tries_unmeasured_first() {
-    let r = router(RoutingStrategy::LowestLatency, 5, vec![d("slow"), d("fast"), d("new")]);
+    let r = router(
+        RoutingStrategy::LowestLatency,
+        5,
+        vec![d("slow"), d("fast"), d("new")],
+    );
     let ms = Duration::from_millis;
     for _ in 0..5 {
-        r.report_id(&"slow".into(), Outcome::success(ms(900))).unwrap();
-        r.report_id(&"fast".into(), Outcome::success(ms(100))).unwrap();
+        r.report_id(&"slow".into(), Outcome::success(ms(900)))
+            .unwrap();
+        r.report_id(&"fast".into(), Outcome::success(ms(100)))
+            .unwrap();
     }
     // "new" has no sample yet: tried first (LiteLLM treats it as latency 0).
     let route = r.route("g", &NONE).unwrap();
@@ -188,10 +235,14 @@ fn lowest_latency_prefers_the_fastest_and_tries_unmeasured_first() {
     }
     // The average moves: "fast" gets slow.
     for _ in 0..10 {
-        r.report_id(&"fast".into(), Outcome::success(ms(2000))).unwrap();
+        r.report_id(&"fast".into(), Outcome::success(ms(2000)))
+            .unwrap();
     }
     assert_eq!(r.route("g", &NONE).unwrap().id().as_str(), "new");
-    assert_eq!(r.health(&"fast".into()).unwrap().average_latency, Some(ms(2000)));
+    assert_eq!(
+        r.health(&"fast".into()).unwrap().average_latency,
+        Some(ms(2000))
+    );
 }
 
 #[test]

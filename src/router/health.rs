@@ -270,7 +270,12 @@ mod tests {
         let r = rule(2);
         let sec = 1_000_000_000u64;
         assert!(!s.record(Outcome::failure(FailureKind::Status(500)), sec, &r, false));
-        assert!(!s.record(Outcome::failure(FailureKind::Status(429)), 2 * sec, &r, false));
+        assert!(!s.record(
+            Outcome::failure(FailureKind::Status(429)),
+            2 * sec,
+            &r,
+            false
+        ));
         assert!(!s.is_cooling(2 * sec));
         assert!(s.record(Outcome::failure(FailureKind::Timeout), 3 * sec, &r, false));
         assert!(s.is_cooling(3 * sec));
@@ -285,8 +290,18 @@ mod tests {
         let sec = 1_000_000_000u64;
         assert!(!s.record(Outcome::failure(FailureKind::Status(500)), sec, &r, false));
         // 60 s later the first failure is out of the window.
-        assert!(!s.record(Outcome::failure(FailureKind::Status(500)), 61 * sec, &r, false));
-        assert!(s.record(Outcome::failure(FailureKind::Status(500)), 62 * sec, &r, false));
+        assert!(!s.record(
+            Outcome::failure(FailureKind::Status(500)),
+            61 * sec,
+            &r,
+            false
+        ));
+        assert!(s.record(
+            Outcome::failure(FailureKind::Status(500)),
+            62 * sec,
+            &r,
+            false
+        ));
     }
 
     #[test]
@@ -309,7 +324,12 @@ mod tests {
     fn latency_is_a_moving_average_of_the_last_ten() {
         let s = Stats::default();
         for ms in 1..=20u64 {
-            s.record(Outcome::success(Duration::from_millis(ms)), 0, &rule(3), false);
+            s.record(
+                Outcome::success(Duration::from_millis(ms)),
+                0,
+                &rule(3),
+                false,
+            );
         }
         // last ten: 11..=20 -> 15.5 ms
         assert_eq!(s.avg_latency_ns(), 15_500_000);

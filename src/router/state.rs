@@ -150,7 +150,9 @@ pub(crate) fn calls_differ(old: &Deployment, new: &Deployment) -> bool {
     let b = new.litellm_params().effective();
     let relevant = |k: &String| !ROUTING_KNOBS.contains(&k.as_str());
     a.keys().filter(|k| relevant(k)).count() != b.keys().filter(|k| relevant(k)).count()
-        || a.iter().filter(|(k, _)| relevant(k)).any(|(k, v)| b.get(k) != Some(v))
+        || a.iter()
+            .filter(|(k, _)| relevant(k))
+            .any(|(k, v)| b.get(k) != Some(v))
 }
 
 #[derive(Debug, Default)]
@@ -293,7 +295,10 @@ impl State {
     fn pattern_insert(&mut self, key: GroupKey<'_>, member: &Arc<Member>) {
         // Validated before any write: cannot fail.
         let inserted = self.patterns.upsert(member.deployment.clone());
-        debug_assert!(inserted.is_ok(), "validated deployment refused: {inserted:?}");
+        debug_assert!(
+            inserted.is_ok(),
+            "validated deployment refused: {inserted:?}"
+        );
         let next = &mut self.next_rank;
         let scope = match key.team {
             None => &mut self.global,
@@ -468,8 +473,7 @@ pub(crate) fn plan(state: &State, desired: &[Arc<Deployment>]) -> Result<Plan, C
         }
         let key = GroupKey::of(d);
         let current = state.by_id.get(d.id());
-        let same = current
-            .is_some_and(|m| Arc::ptr_eq(&m.deployment, d) || *m.deployment == **d);
+        let same = current.is_some_and(|m| Arc::ptr_eq(&m.deployment, d) || *m.deployment == **d);
         if !same && key.wildcard() {
             scratch
                 .insert(d.clone())

@@ -111,7 +111,10 @@ impl SplitMix64 {
         let local = 0u8;
         let address = &local as *const u8 as u64;
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        SplitMix64::new(mix(time ^ address.rotate_left(32) ^ mix(n) ^ u64::from(std::process::id())))
+        SplitMix64::new(mix(time
+            ^ address.rotate_left(32)
+            ^ mix(n)
+            ^ u64::from(std::process::id())))
     }
 }
 
