@@ -51,7 +51,9 @@
 //! [`Router::apply`] (a [`ChangeSet`]) and [`Router::reconcile`] (the full desired list) validate
 //! everything first (an invalid change leaves the router untouched), then change the state under a write
 //! lock held only for the changes themselves: a concurrent `route` sees the old state or the new one, never
-//! a mix. After `reconcile(list)` the router routes exactly like one built fresh from `list` (same
+//! a mix. `reconcile` compares the list with the state while requests keep being routed. Readers take a
+//! sharded read lock (one lock per thread slot, each on its own cache line), so routes on many threads do
+//! not contend; a write takes every shard. After `reconcile(list)` the router routes exactly like one built fresh from `list` (same
 //! deployments, same order within every group, same precedence between equally specific patterns). The
 //! health and strategy state of a removed deployment goes with it (LiteLLM #33168, #34564); an upsert keeps
 //! it unless what is called changed (any `litellm_params` key other than `rpm`, `tpm`, `weight`, `order`,
@@ -448,12 +450,24 @@ struct Found<'s, 'n> {
 }
 
 impl Found<'_, '_> {
-    /// The concrete model of `member`: only a wildcard's differs from `litellm_params.model`.
+    /// The concrete model of `member`: for a wildcard match, `litellm_params.model` with the captures in
+    /// place of its `*`s, in order, literally (the pattern index's rule; a target without `*` is used as
+    /// is, and validation guarantees the counts match). `None` when it is `litellm_params.model` itself.
     fn concrete_model(&self, member: &Member) -> Option<String> {
         let pm = self.pattern_match.as_ref()?;
-        pm.iter()
-            .find(|m| m.id() == member.id())
-            .map(|m| m.into_model())
+        let target = member.deployment.litellm_params().model();
+        if !target.contains('*') {
+            return None;
+        }
+        let mut out = String::with_capacity(target.len() + pm.name().len());
+        let mut captures = pm.captures();
+        for (i, piece) in target.split('*').enumerate() {
+            if i > 0 {
+                out.push_str(captures.next().unwrap_or_default());
+            }
+            out.push_str(piece);
+        }
+        Some(out)
     }
 
     fn reason(&self, strategy: RoutingStrategy, eligible: usize) -> RouteReason {

@@ -406,3 +406,31 @@ fn router_and_route_are_send_and_sync() {
     check::<Router>();
     check::<modelroute::Route>();
 }
+
+#[test]
+fn concrete_model_names_agree_with_the_pattern_router() {
+    let cases = [
+        ("*/*", "prov/*/*", "a/b/c"),
+        ("openai/*", "openai/*", "openai/gpt-*-mini"),
+        ("gpt-*-*", "azure/*-deploy-*", "gpt-4o-mini"),
+        ("*", "fixed/model", "anything"),
+        ("x*y*z", "*+*", "x**y**z"),
+        ("ollama/*", "ollama_chat/*", "ollama/qwen3:8b"),
+    ];
+    for (pattern, target, name) in cases {
+        let dep = d(pattern, target, "w");
+        let mut bare = modelroute::PatternRouter::new();
+        bare.insert(dep.clone()).unwrap();
+        let expected = bare.lookup(name).unwrap().first().into_model();
+        let r = router(RouterSettings::default(), vec![dep]);
+        assert_eq!(
+            r.route(name, &NONE).unwrap().model(),
+            expected,
+            "{pattern} {target} {name}"
+        );
+        assert_eq!(
+            r.explain(name, &NONE).unwrap().candidates[0].model,
+            expected
+        );
+    }
+}
