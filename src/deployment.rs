@@ -103,8 +103,8 @@ impl Deployment {
         let litellm_params = LiteLlmParams::from_map_with_env(params, env)?;
         let model_info = match entry.shift_remove("model_info") {
             None => ModelInfo::absent(),
-            Some(Value::Null) => ModelInfo::from_map(Map::new(), true)?,
-            Some(Value::Object(map)) => ModelInfo::from_map(map, true)?,
+            Some(Value::Null) => ModelInfo::from_map(Map::new(), true, env)?,
+            Some(Value::Object(map)) => ModelInfo::from_map(map, true, env)?,
             Some(other) => {
                 return Err(DeploymentError::NotAnObject {
                     field: "model_info",
@@ -160,7 +160,7 @@ impl Deployment {
     pub fn with_info(self, key: &str, value: impl Into<Value>) -> Result<Self, DeploymentError> {
         let mut written = self.model_info.written.clone();
         written.insert(key.to_string(), value.into());
-        let model_info = ModelInfo::from_map(written, true)?;
+        let model_info = ModelInfo::from_map(written, true, &ProcessEnv)?;
         Ok(Self::assemble(
             self.model_name,
             self.litellm_params,
@@ -323,27 +323,14 @@ impl LiteLlmParams {
         written: Map<String, Value>,
         env: &dyn Environment,
     ) -> Result<Self, DeploymentError> {
-        let mut resolved: Option<Map<String, Value>> = None;
-        for (key, value) in &written {
-            let Value::String(s) = value else { continue };
-            let Some(var) = env::reference(s) else {
-                continue;
-            };
-            let field = format!("litellm_params.{key}");
-            if var.is_empty() {
-                return Err(DeploymentError::Empty { field });
-            }
-            let Some(val) = env.var(var) else {
-                return Err(DeploymentError::EnvVarNotSet {
-                    field,
-                    variable: var.to_string(),
-                });
-            };
-            let map = resolved.get_or_insert_with(|| written.clone());
-            if let Some(slot) = map.get_mut(key) {
-                *slot = Value::String(val);
-            }
-        }
+        let resolved = match env::resolve_references(
+            &Value::Object(written.clone()),
+            "litellm_params",
+            env,
+        )? {
+            Some(Value::Object(map)) => Some(map),
+            _ => None,
+        };
         let eff = resolved.as_ref().unwrap_or(&written);
         let model = match eff.get("model") {
             Some(Value::String(s)) if !s.is_empty() => s.clone(),
@@ -373,6 +360,8 @@ impl LiteLlmParams {
         let order = match eff.get("order") {
             None | Some(Value::Null) => None,
             Some(Value::Number(n)) if n.as_i64().is_some() => n.as_i64(),
+            // A value from `os.environ/` is a string; LiteLLM accepts numeric strings.
+            Some(Value::String(s)) if s.trim().parse::<i64>().is_ok() => s.trim().parse().ok(),
             Some(other) => {
                 return Err(DeploymentError::InvalidField {
                     field: "litellm_params.order".into(),
@@ -476,6 +465,8 @@ impl fmt::Debug for LiteLlmParams {
 #[derive(Clone, PartialEq)]
 pub struct ModelInfo {
     written: Map<String, Value>,
+    /// With `os.environ/` references resolved; `None` when there were none.
+    resolved: Option<Map<String, Value>>,
     /// Whether `model_info` was present in the input (an absent one is not written back).
     present: bool,
     id: Option<String>,
@@ -488,6 +479,7 @@ impl ModelInfo {
     fn absent() -> Self {
         ModelInfo {
             written: Map::new(),
+            resolved: None,
             present: false,
             id: None,
             team_id: None,
@@ -496,8 +488,18 @@ impl ModelInfo {
         }
     }
 
-    fn from_map(written: Map<String, Value>, present: bool) -> Result<Self, DeploymentError> {
-        let id = match written.get("id") {
+    fn from_map(
+        written: Map<String, Value>,
+        present: bool,
+        env: &dyn Environment,
+    ) -> Result<Self, DeploymentError> {
+        let resolved =
+            match env::resolve_references(&Value::Object(written.clone()), "model_info", env)? {
+                Some(Value::Object(map)) => Some(map),
+                _ => None,
+            };
+        let eff = resolved.as_ref().unwrap_or(&written);
+        let id = match eff.get("id") {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) if s.is_empty() => {
                 return Err(DeploymentError::Empty {
@@ -514,11 +516,11 @@ impl ModelInfo {
                 });
             }
         };
-        let team_id = optional_string(&written, "model_info", "team_id")?.filter(|s| !s.is_empty());
+        let team_id = optional_string(eff, "model_info", "team_id")?.filter(|s| !s.is_empty());
         let team_public_model_name =
             optional_string(&written, "model_info", "team_public_model_name")?
                 .filter(|s| !s.is_empty());
-        let blocked = match written.get("blocked") {
+        let blocked = match eff.get("blocked") {
             None | Some(Value::Null) => false,
             Some(Value::Bool(b)) => *b,
             Some(other) => {
@@ -531,6 +533,7 @@ impl ModelInfo {
         };
         Ok(ModelInfo {
             written,
+            resolved,
             present,
             id,
             team_id,
@@ -559,9 +562,9 @@ impl ModelInfo {
         self.blocked
     }
 
-    /// The value of `key`.
+    /// The value of `key`, with `os.environ/` references resolved.
     pub fn get(&self, key: &str) -> Option<&Value> {
-        self.written.get(key)
+        self.resolved.as_ref().unwrap_or(&self.written).get(key)
     }
 
     /// Every key, as written.
@@ -637,8 +640,16 @@ fn optional_non_negative(
 ) -> Result<Option<f64>, DeploymentError> {
     match map.get(key) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => match n.as_f64() {
+        Some(value @ (Value::Number(_) | Value::String(_))) => match value
+            .as_f64()
+            .or_else(|| value.as_str().and_then(|s| s.trim().parse::<f64>().ok()))
+        {
             Some(v) if v >= 0.0 && v.is_finite() => Ok(Some(v)),
+            None => Err(DeploymentError::InvalidField {
+                field: format!("litellm_params.{key}"),
+                expected: "a non-negative number",
+                found: json_type(value),
+            }),
             _ => Err(DeploymentError::InvalidField {
                 field: format!("litellm_params.{key}"),
                 expected: "a non-negative number",

@@ -108,6 +108,16 @@ pub enum DiscoveryError {
         /// The limit in bytes.
         limit: usize,
     },
+    /// A credential would have been sent in clear text: plain `http` to a host that is not loopback.
+    /// Nothing was sent. Use `https`, or opt in with the provider's `allow_insecure_http(true)`
+    /// (for a trusted private network).
+    #[error(
+        "{endpoint}: refusing to send the API key over plain http to a non-loopback host (use https, or allow_insecure_http)"
+    )]
+    InsecureTransport {
+        /// The URL that would have been requested.
+        endpoint: String,
+    },
     /// Any other transport failure.
     #[error("{endpoint}: request failed: {source}")]
     Transport {
@@ -156,6 +166,24 @@ impl DiscoveryError {
             _ => None,
         }
     }
+    /// Nothing was sent because the credential would have travelled in clear text.
+    pub fn is_insecure_transport(&self) -> bool {
+        matches!(self, DiscoveryError::InsecureTransport { .. })
+    }
+    /// The URL requested, for the errors that concern one request.
+    pub fn endpoint(&self) -> Option<&str> {
+        match self {
+            DiscoveryError::Unreachable { endpoint, .. }
+            | DiscoveryError::TimedOut { endpoint }
+            | DiscoveryError::Unauthorized { endpoint, .. }
+            | DiscoveryError::Status { endpoint, .. }
+            | DiscoveryError::Malformed { endpoint, .. }
+            | DiscoveryError::TooLarge { endpoint, .. }
+            | DiscoveryError::InsecureTransport { endpoint }
+            | DiscoveryError::Transport { endpoint, .. } => Some(endpoint),
+            DiscoveryError::NotConfigured { .. } | DiscoveryError::InvalidBaseUrl { .. } => None,
+        }
+    }
     /// An expected state rather than a fault: the server is not configured or not running.
     /// Log these at debug level at most (a local Ollama that is off is normal).
     pub fn is_quiet(&self) -> bool {
@@ -163,6 +191,228 @@ impl DiscoveryError {
             self,
             DiscoveryError::Unreachable { .. } | DiscoveryError::NotConfigured { .. }
         )
+    }
+}
+
+/// A problem with the model cache's disk layer. Reported beside a result (see
+/// [`ModelList::disk_issues`](crate::cache::ModelList::disk_issues)), never a failure of
+/// [`ModelCache::get`](crate::ModelCache::get): the cache keeps working from memory and the network.
+///
+/// Paths name files by the digest of their key; no message contains a secret.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum DiskIssue {
+    /// The file exists but could not be read.
+    #[error("model cache: cannot read {}: {source}", .path.display())]
+    Read {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The I/O error.
+        #[source]
+        source: Arc<std::io::Error>,
+    },
+    /// The list could not be written (directory missing and not creatable, read-only, disk full...).
+    #[error("model cache: cannot write {}: {source}", .path.display())]
+    Write {
+        /// The file (or the directory that could not be created).
+        path: std::path::PathBuf,
+        /// The I/O error.
+        #[source]
+        source: Arc<std::io::Error>,
+    },
+    /// The file could not be deleted (on invalidation).
+    #[error("model cache: cannot remove {}: {source}", .path.display())]
+    Remove {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The I/O error.
+        #[source]
+        source: Arc<std::io::Error>,
+    },
+    /// The file is corrupt, truncated or not a model-list file; it was ignored.
+    #[error("model cache: ignored corrupt file {}: {reason}", .path.display())]
+    Corrupt {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The file was written in a format version this build does not read; it was ignored.
+    #[error("model cache: ignored {} (format version {found}, this build reads {supported})", .path.display())]
+    UnsupportedVersion {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The version found, as written.
+        found: String,
+        /// The version this build reads.
+        supported: u64,
+    },
+    /// The file holds the list of another key (copied or renamed); it was ignored.
+    #[error("model cache: ignored {}: it holds the list of {found}", .path.display())]
+    KeyMismatch {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The non-secret key parts found in the file.
+        found: String,
+    },
+    /// The file is larger than the configured limit; it was ignored.
+    #[error("model cache: ignored {} ({size} bytes, limit {limit})", .path.display())]
+    TooLarge {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Its size in bytes.
+        size: u64,
+        /// The limit in bytes.
+        limit: u64,
+    },
+}
+
+impl DiskIssue {
+    /// The file (or directory) concerned.
+    pub fn path(&self) -> &std::path::Path {
+        match self {
+            DiskIssue::Read { path, .. }
+            | DiskIssue::Write { path, .. }
+            | DiskIssue::Remove { path, .. }
+            | DiskIssue::Corrupt { path, .. }
+            | DiskIssue::UnsupportedVersion { path, .. }
+            | DiskIssue::KeyMismatch { path, .. }
+            | DiskIssue::TooLarge { path, .. } => path,
+        }
+    }
+    /// A file was found but ignored (corrupt, other version, other key, too large).
+    pub fn is_ignored_file(&self) -> bool {
+        matches!(
+            self,
+            DiskIssue::Corrupt { .. }
+                | DiskIssue::UnsupportedVersion { .. }
+                | DiskIssue::KeyMismatch { .. }
+                | DiskIssue::TooLarge { .. }
+        )
+    }
+    /// An I/O operation failed (read, write, remove).
+    pub fn is_io(&self) -> bool {
+        matches!(
+            self,
+            DiskIssue::Read { .. } | DiskIssue::Write { .. } | DiskIssue::Remove { .. }
+        )
+    }
+}
+
+/// Why the [`ModelCache`](crate::ModelCache) has no list to give, or why an explicit
+/// [`refresh`](crate::ModelCache::refresh) did not produce a new one.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum CacheError {
+    /// [`get`](crate::ModelCache::get): no list in memory or on disk, and the fetch failed.
+    #[error("{key}: no model list available: {source}")]
+    Unavailable {
+        /// The list's key (no secret in it).
+        key: crate::CacheKey,
+        /// Why the fetch failed.
+        #[source]
+        source: DiscoveryError,
+        /// Disk problems met on the way.
+        disk_issues: Vec<DiskIssue>,
+    },
+    /// [`refresh`](crate::ModelCache::refresh): the fetch failed. The cache still serves the last good list,
+    /// if it has one (`last_good_kept`).
+    #[error("{key}: refresh failed{}: {source}", if *.last_good_kept { " (the last good list is kept)" } else { "" })]
+    RefreshFailed {
+        /// The list's key.
+        key: crate::CacheKey,
+        /// Why the fetch failed.
+        #[source]
+        source: DiscoveryError,
+        /// Whether a last good list is still served by `get`.
+        last_good_kept: bool,
+        /// Disk problems met on the way.
+        disk_issues: Vec<DiskIssue>,
+    },
+    /// [`refresh`](crate::ModelCache::refresh): the server answered with no models while the cache holds a
+    /// non-empty list; that list is kept (call [`invalidate`](crate::ModelCache::invalidate) to accept
+    /// the empty answer).
+    #[error("{key}: the server listed no models; the last good list ({kept} models) is kept")]
+    EmptyRefresh {
+        /// The list's key.
+        key: crate::CacheKey,
+        /// How many models the kept list has.
+        kept: usize,
+        /// Disk problems met on the way.
+        disk_issues: Vec<DiskIssue>,
+    },
+}
+
+impl CacheError {
+    /// The key of the list concerned.
+    pub fn key(&self) -> &crate::CacheKey {
+        match self {
+            CacheError::Unavailable { key, .. }
+            | CacheError::RefreshFailed { key, .. }
+            | CacheError::EmptyRefresh { key, .. } => key,
+        }
+    }
+    /// The fetch error, if a fetch failed.
+    pub fn discovery_error(&self) -> Option<&DiscoveryError> {
+        match self {
+            CacheError::Unavailable { source, .. } | CacheError::RefreshFailed { source, .. } => {
+                Some(source)
+            }
+            CacheError::EmptyRefresh { .. } => None,
+        }
+    }
+    /// Disk problems met on the way (warnings: they did not cause this error).
+    pub fn disk_issues(&self) -> &[DiskIssue] {
+        match self {
+            CacheError::Unavailable { disk_issues, .. }
+            | CacheError::RefreshFailed { disk_issues, .. }
+            | CacheError::EmptyRefresh { disk_issues, .. } => disk_issues,
+        }
+    }
+    /// No list at all is available for the key.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, CacheError::Unavailable { .. })
+    }
+    /// The server listed no models and the last good list was kept.
+    pub fn is_empty_refresh(&self) -> bool {
+        matches!(self, CacheError::EmptyRefresh { .. })
+    }
+    /// An expected state (the server is not running or not configured): log at debug level at most.
+    /// See [`DiscoveryError::is_quiet`].
+    pub fn is_quiet(&self) -> bool {
+        self.discovery_error().is_some_and(DiscoveryError::is_quiet)
+    }
+}
+
+/// A response body that does not have the shape an API documents. Returned by the public parsers
+/// (e.g. [`litellm::parse_model_info`](crate::provider::litellm::parse_model_info)); a provider turns
+/// it into [`DiscoveryError::Malformed`] with the URL it requested.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("malformed response at {path}: {reason}")]
+#[non_exhaustive]
+pub struct ParseError {
+    /// Where in the body: `data[3].model_name`, or `.` for the whole body.
+    pub path: String,
+    /// What is wrong there.
+    pub reason: String,
+}
+
+impl ParseError {
+    /// A parse error at `path`.
+    pub fn new(path: impl Into<String>, reason: impl Into<String>) -> Self {
+        ParseError {
+            path: path.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// The [`DiscoveryError::Malformed`] for a body fetched from `endpoint`.
+    pub fn at_endpoint(self, endpoint: impl Into<String>) -> DiscoveryError {
+        DiscoveryError::Malformed {
+            endpoint: endpoint.into(),
+            path: self.path,
+            reason: self.reason,
+        }
     }
 }
 

@@ -42,14 +42,16 @@
 //! `PatternRouter` is a plain data structure (`&self` reads, `&mut self` writes, `Send + Sync`); share it
 //! behind a lock such as `parking_lot::RwLock`: writes hold it only for those microseconds.
 
-mod trie;
+mod affix;
+mod bucket;
 
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
-use self::trie::Trie;
+use self::affix::{AffixIndex, Anchor};
+use self::bucket::Suffixes;
 use crate::deployment::{Deployment, DeploymentId};
 use crate::error::PatternError;
 
@@ -137,6 +139,16 @@ impl Pattern {
         self.segment(self.0.segments.len() - 1)
     }
 
+    /// The literal suffix the index files the pattern under: empty for a pattern without `*` (its whole
+    /// text is the prefix).
+    fn index_suffix(&self) -> &str {
+        if self.0.segments.len() == 1 {
+            ""
+        } else {
+            self.suffix()
+        }
+    }
+
     /// Ordering key: more literal characters first, then fewer `*`.
     fn specificity(&self) -> (std::cmp::Reverse<u32>, usize) {
         (
@@ -163,6 +175,20 @@ impl Pattern {
         self.match_middle(name, prefix.len(), name.len() - suffix.len(), caps)
     }
 
+    /// Whether the middle segments fit, in order, in `name[lo..hi]` (prefix and suffix already matched).
+    fn middle_fits(&self, name: &str, lo: usize, hi: usize) -> bool {
+        let n = self.0.segments.len();
+        let bytes = name.as_bytes();
+        let mut end = hi;
+        for i in (1..n - 1).rev() {
+            match rfind(&bytes[lo..end], self.segment(i).as_bytes()) {
+                Some(pos) => end = lo + pos,
+                None => return false,
+            }
+        }
+        true
+    }
+
     /// Places the middle segments in `name[lo..hi]` (prefix and suffix already matched) and records the
     /// captures. Greedy left to right = each middle segment at its rightmost feasible position, found right
     /// to left.
@@ -185,8 +211,7 @@ impl Pattern {
         let mut end = hi;
         for i in (1..n - 1).rev() {
             let seg = self.segment(i);
-            let window = &name[lo..end];
-            match window.rfind(seg) {
+            match rfind(&name.as_bytes()[lo..end], seg.as_bytes()) {
                 Some(pos) => {
                     starts[i] = lo + pos;
                     end = lo + pos;
@@ -214,6 +239,22 @@ impl fmt::Display for Pattern {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// The start of the last occurrence of `needle` in `hay`. Both are whole UTF-8 strings, so a byte match
+/// starts and ends on character boundaries. Short needles (the usual `/` or `-v`) are compared in place;
+/// long ones use the standard library's searcher.
+fn rfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.len() > hay.len() {
+        return None;
+    }
+    if needle.len() > 16 {
+        let hay = std::str::from_utf8(hay).ok()?;
+        return hay.rfind(std::str::from_utf8(needle).ok()?);
+    }
+    (0..=hay.len() - needle.len())
+        .rev()
+        .find(|&i| hay[i..].starts_with(needle))
 }
 
 /// Capture ranges, inline for up to four captures.
@@ -274,22 +315,36 @@ struct Member {
 #[derive(Debug)]
 struct Entry {
     pattern: Pattern,
-    /// Insertion rank of the pattern: earlier wins ties.
-    seq: u64,
+    /// Precedence, lower first: (fewer literal characters is worse, more `*` is worse, later is worse).
+    rank: (std::cmp::Reverse<u32>, usize, u64),
+    /// Number of `*` (kept here so a lookup need not read the pattern).
+    wildcards: usize,
     members: Arc<[Arc<Member>]>,
 }
 
-type EntryIdx = u32;
+pub(crate) type EntryIdx = u32;
 
 /// The patterns of one scope (global, or one team).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct PatternIndex {
     entries: Vec<Option<Entry>>,
     free: Vec<EntryIdx>,
     by_text: HashMap<Box<str>, EntryIdx>,
-    /// Prefix trie -> reversed-suffix trie -> entries with exactly that prefix and suffix.
-    tree: Trie<Trie<Vec<EntryIdx>>>,
+    /// Literal prefix -> literal suffix -> entries with exactly that prefix and suffix.
+    tree: AffixIndex<Suffixes>,
     next_seq: u64,
+}
+
+impl Default for PatternIndex {
+    fn default() -> Self {
+        PatternIndex {
+            entries: Vec::new(),
+            free: Vec::new(),
+            by_text: HashMap::new(),
+            tree: AffixIndex::new(Anchor::Start),
+            next_seq: 0,
+        }
+    }
 }
 
 impl PatternIndex {
@@ -307,9 +362,11 @@ impl PatternIndex {
         }
         let seq = self.next_seq;
         self.next_seq += 1;
+        let (literal, stars) = pattern.specificity();
         let entry = Entry {
             pattern: pattern.clone(),
-            seq,
+            rank: (literal, stars, seq),
+            wildcards: pattern.wildcards(),
             members: Arc::from(vec![member]),
         };
         let idx = match self.free.pop() {
@@ -323,14 +380,14 @@ impl PatternIndex {
             }
         };
         self.by_text.insert(pattern.as_str().into(), idx);
-        let suffixes = self
-            .tree
-            .entry(pattern.prefix().bytes())
-            .get_or_insert_with(Trie::default);
-        suffixes
-            .entry(pattern.suffix().bytes().rev())
-            .get_or_insert_with(Vec::new)
-            .push(idx);
+        let (prefix, suffix) = (
+            pattern.prefix().as_bytes(),
+            pattern.index_suffix().as_bytes(),
+        );
+        match self.tree.get_mut(prefix) {
+            Some(suffixes) => suffixes.add(suffix, idx),
+            None => self.tree.insert_new(prefix, Suffixes::new(suffix, idx)),
+        }
     }
 
     /// Replaces the member with `id` in place (same pattern). Returns false if absent.
@@ -364,73 +421,69 @@ impl PatternIndex {
         let entry = self.entries[idx as usize].take().expect("live entry");
         self.free.push(idx);
         self.by_text.remove(pattern);
-        let prefix = entry.pattern.prefix().bytes();
-        if let Some(suffixes) = self.tree.get_mut(prefix.clone()) {
-            if let Some(list) = suffixes.get_mut(entry.pattern.suffix().bytes().rev()) {
-                list.retain(|&i| i != idx);
-                if list.is_empty() {
-                    suffixes.remove(entry.pattern.suffix().bytes().rev());
-                }
-            }
-            if suffixes.is_empty() {
-                self.tree.remove(prefix);
-            }
+        let prefix = entry.pattern.prefix().as_bytes();
+        let suffix = entry.pattern.index_suffix().as_bytes();
+        if self
+            .tree
+            .get_mut(prefix)
+            .is_some_and(|suffixes| suffixes.remove(suffix, idx))
+        {
+            self.tree.remove(prefix);
         }
         Some(removed)
     }
 
-    /// Visits every entry whose pattern matches `name`, with its captures.
+    /// Visits every entry whose pattern matches `name`, with the byte range `lo..hi` between its literal
+    /// prefix and suffix. Captures are computed later, for the entries the caller keeps.
     #[inline]
-    fn for_each_match<'a>(&'a self, name: &str, mut visit: impl FnMut(&'a Entry, &Captures)) {
+    fn for_each_match<'a>(&'a self, name: &str, mut visit: impl FnMut(&'a Entry, usize, usize)) {
         let bytes = name.as_bytes();
-        let mut caps = Captures::default();
-        self.tree
-            .walk(bytes.iter().copied(), |prefix_len, suffixes| {
-                let room = bytes.len() - prefix_len;
-                suffixes.walk(
-                    bytes.iter().rev().take(room).copied(),
-                    |suffix_len, list| {
-                        for &idx in list {
-                            let entry = self.entries[idx as usize].as_ref().expect("live entry");
-                            let matched = if entry.pattern.wildcards() == 0 {
-                                name.len() == prefix_len
-                            } else {
-                                entry.pattern.match_middle(
-                                    name,
-                                    prefix_len,
-                                    name.len() - suffix_len,
-                                    &mut caps,
-                                )
-                            };
-                            if matched {
-                                visit(entry, &caps);
-                            }
-                        }
-                    },
-                );
+        self.tree.visit(bytes, bytes.len(), |prefix_len, suffixes| {
+            let room = bytes.len() - prefix_len;
+            suffixes.visit(bytes, room, |suffix_len, ids| {
+                let (lo, hi) = (prefix_len, bytes.len() - suffix_len);
+                for &idx in ids.as_slice() {
+                    let Some(entry) = self.entries.get(idx as usize).and_then(Option::as_ref)
+                    else {
+                        continue;
+                    };
+                    let matched = match entry.wildcards {
+                        0 => lo == bytes.len(),
+                        1 => true,
+                        _ => entry.pattern.middle_fits(name, lo, hi),
+                    };
+                    if matched {
+                        visit(entry, lo, hi);
+                    }
+                }
             });
+        });
+    }
+
+    fn captures(entry: &Entry, name: &str, lo: usize, hi: usize) -> Captures {
+        let mut caps = Captures::default();
+        if entry.pattern.wildcards() > 0 {
+            entry.pattern.match_middle(name, lo, hi, &mut caps);
+        }
+        caps
     }
 
     fn best<'a>(&'a self, name: &str) -> Option<(&'a Entry, Captures)> {
-        let mut best: Option<(&Entry, Captures)> = None;
-        self.for_each_match(name, |entry, caps| {
-            let better = match &best {
-                None => true,
-                Some((b, _)) => {
-                    (entry.pattern.specificity(), entry.seq) < (b.pattern.specificity(), b.seq)
-                }
-            };
-            if better {
-                best = Some((entry, caps.clone()));
+        let mut best: Option<(&Entry, usize, usize)> = None;
+        self.for_each_match(name, |entry, lo, hi| {
+            if best.is_none_or(|(b, _, _)| entry.rank < b.rank) {
+                best = Some((entry, lo, hi));
             }
         });
-        best
+        best.map(|(entry, lo, hi)| (entry, Self::captures(entry, name, lo, hi)))
     }
 
     fn all<'a>(&'a self, name: &str) -> Vec<(&'a Entry, Captures)> {
         let mut found = Vec::new();
-        self.for_each_match(name, |entry, caps| found.push((entry, caps.clone())));
-        found.sort_by_key(|(e, _)| (e.pattern.specificity(), e.seq));
+        self.for_each_match(name, |entry, lo, hi| {
+            found.push((entry, Self::captures(entry, name, lo, hi)));
+        });
+        found.sort_by_key(|(e, _)| e.rank);
         found
     }
 }
@@ -553,35 +606,35 @@ impl PatternRouter {
     }
 
     /// The most specific global pattern matching the whole of `name`, with its deployments.
-    pub fn lookup<'r>(&self, name: &'r str) -> Option<PatternMatch<'r>> {
+    pub fn lookup<'r>(&'r self, name: &'r str) -> Option<PatternMatch<'r>> {
         Self::best_in(&self.global, name)
     }
 
     /// The most specific pattern of team `team` matching `name` (team scope only; fall back to
     /// [`PatternRouter::lookup`] yourself if the team has none).
-    pub fn lookup_team<'r>(&self, team: &str, name: &'r str) -> Option<PatternMatch<'r>> {
+    pub fn lookup_team<'r>(&'r self, team: &str, name: &'r str) -> Option<PatternMatch<'r>> {
         Self::best_in(self.teams.get(team)?, name)
     }
 
     /// Every global pattern matching `name`, most specific first.
-    pub fn lookup_all<'r>(&self, name: &'r str) -> Vec<PatternMatch<'r>> {
+    pub fn lookup_all<'r>(&'r self, name: &'r str) -> Vec<PatternMatch<'r>> {
         Self::all_in(&self.global, name)
     }
 
     /// Every pattern of team `team` matching `name`, most specific first.
-    pub fn lookup_all_team<'r>(&self, team: &str, name: &'r str) -> Vec<PatternMatch<'r>> {
+    pub fn lookup_all_team<'r>(&'r self, team: &str, name: &'r str) -> Vec<PatternMatch<'r>> {
         self.teams
             .get(team)
             .map(|index| Self::all_in(index, name))
             .unwrap_or_default()
     }
 
-    fn best_in<'r>(index: &PatternIndex, name: &'r str) -> Option<PatternMatch<'r>> {
+    fn best_in<'r>(index: &'r PatternIndex, name: &'r str) -> Option<PatternMatch<'r>> {
         let (entry, caps) = index.best(name)?;
         Some(PatternMatch::new(name, entry, caps))
     }
 
-    fn all_in<'r>(index: &PatternIndex, name: &'r str) -> Vec<PatternMatch<'r>> {
+    fn all_in<'r>(index: &'r PatternIndex, name: &'r str) -> Vec<PatternMatch<'r>> {
         index
             .all(name)
             .into_iter()
@@ -637,27 +690,28 @@ impl PatternRouter {
 
 /// A pattern that matched a requested name, with its deployments in insertion order.
 ///
-/// Holds shared references (no copy of the deployments) and borrows the requested name.
+/// Borrows the router and the requested name: a lookup copies nothing. Clone the
+/// [`MatchedDeployment::deployment`] `Arc` to keep a deployment beyond the borrow.
 pub struct PatternMatch<'r> {
     name: &'r str,
-    pattern: Pattern,
+    pattern: &'r Pattern,
     captures: Captures,
-    members: Arc<[Arc<Member>]>,
+    members: &'r [Arc<Member>],
 }
 
 impl<'r> PatternMatch<'r> {
-    fn new(name: &'r str, entry: &Entry, captures: Captures) -> Self {
+    fn new(name: &'r str, entry: &'r Entry, captures: Captures) -> Self {
         PatternMatch {
             name,
-            pattern: entry.pattern.clone(),
+            pattern: &entry.pattern,
             captures,
-            members: entry.members.clone(),
+            members: &entry.members,
         }
     }
 
     /// The pattern that matched.
-    pub fn pattern(&self) -> &Pattern {
-        &self.pattern
+    pub fn pattern(&self) -> &'r Pattern {
+        self.pattern
     }
 
     /// The requested name.
@@ -682,8 +736,8 @@ impl<'r> PatternMatch<'r> {
     }
 
     /// The deployment at `index` with its concrete model name.
-    pub fn get(&self, index: usize) -> Option<MatchedDeployment<'_>> {
-        let member = self.members.get(index)?;
+    pub fn get(&self, index: usize) -> Option<MatchedDeployment<'r>> {
+        let member: &'r Arc<Member> = self.members.get(index)?;
         Some(MatchedDeployment {
             deployment: &member.deployment,
             model: self.substitute(&member.target),
@@ -691,16 +745,16 @@ impl<'r> PatternMatch<'r> {
     }
 
     /// The first deployment (insertion order) with its concrete model name.
-    pub fn first(&self) -> MatchedDeployment<'_> {
+    pub fn first(&self) -> MatchedDeployment<'r> {
         self.get(0).expect("a pattern always has a deployment")
     }
 
     /// The deployments, in insertion order, with their concrete model names.
-    pub fn iter(&self) -> impl Iterator<Item = MatchedDeployment<'_>> + '_ {
+    pub fn iter(&self) -> impl Iterator<Item = MatchedDeployment<'r>> + '_ {
         (0..self.members.len()).filter_map(|i| self.get(i))
     }
 
-    fn substitute<'m>(&'m self, target: &'m Target) -> Cow<'m, str> {
+    fn substitute(&self, target: &'r Target) -> Cow<'r, str> {
         if target.pieces.len() == 1 {
             return Cow::Borrowed(&target.pieces[0]);
         }

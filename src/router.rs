@@ -72,7 +72,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 pub use self::fallback::{FallbackPlan, FallbackSource};
-pub use self::filter::Availability;
+pub use self::filter::CandidateStatus;
 pub use self::health::{DeploymentHealth, FailureKind, Outcome};
 pub use self::settings::{AliasTarget, FallbackKind, RouterSettings};
 pub use self::strategy::{RandomSource, RoutingStrategy, SplitMix64, UnknownStrategy};
@@ -324,7 +324,7 @@ pub struct Candidate {
     /// The concrete model name.
     pub model: String,
     /// Whether it is eligible now, or why not.
-    pub availability: Availability,
+    pub availability: CandidateStatus,
 }
 
 /// What a name resolves to, without picking ([`Router::explain`]): every deployment of the group, in
@@ -441,15 +441,15 @@ impl fmt::Debug for Router {
 }
 
 /// A found group, before filtering and picking.
-struct Found<'s, 'n> {
-    group: &'s Group,
+struct Found<'a> {
+    group: &'a Group,
     matched: MatchKind,
-    pattern_match: Option<PatternMatch<'n>>,
+    pattern_match: Option<PatternMatch<'a>>,
     alias: Option<Arc<str>>,
     default_fallback: bool,
 }
 
-impl Found<'_, '_> {
+impl Found<'_> {
     /// The concrete model of `member`: for a wildcard match, `litellm_params.model` with the captures in
     /// place of its `*`s, in order, literally (the pattern index's rule; a target without `*` is used as
     /// is, and validation guarantees the counts match). `None` when it is `litellm_params.model` itself.
@@ -618,12 +618,12 @@ impl Router {
     }
 
     /// Alias, then the name itself, then each default fallback.
-    fn resolve<'s, 'n>(
-        &'n self,
-        state: &'s State,
-        model: &'n str,
+    fn resolve<'a>(
+        &'a self,
+        state: &'a State,
+        model: &'a str,
         ctx: &RequestContext<'_>,
-    ) -> Option<Found<'s, 'n>> {
+    ) -> Option<Found<'a>> {
         let aliased = if self.aliases.is_empty() {
             None
         } else {
@@ -688,7 +688,7 @@ impl Router {
     fn unavailable(
         &self,
         model: &str,
-        found: &Found<'_, '_>,
+        found: &Found<'_>,
         now: u64,
         tags: Option<&[&str]>,
     ) -> RouteError {
@@ -867,7 +867,7 @@ impl Router {
 
 /// Looks `name` up in the team's scope (names, then wildcards), then the exact names, then the global
 /// wildcards.
-fn lookup<'s, 'n>(state: &'s State, name: &'n str, team: Option<&str>) -> Option<Found<'s, 'n>> {
+fn lookup<'a>(state: &'a State, name: &'a str, team: Option<&str>) -> Option<Found<'a>> {
     let found = |group, matched, pattern_match| Found {
         group,
         matched,

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use modelroute::router::{
-    Availability, MatchKind, RequestContext, RouterSettings, RoutingStrategy, Tried,
+    CandidateStatus, MatchKind, RequestContext, RouterSettings, RoutingStrategy, Tried,
 };
 use modelroute::{Deployment, RouteError, Router};
 
@@ -291,10 +291,10 @@ fn lowest_order_wins_and_unordered_come_last() {
     assert_eq!(
         availability,
         [
-            Availability::LowerPriority,
-            Availability::LowerPriority,
-            Availability::Available,
-            Availability::Available
+            CandidateStatus::LowerPriority,
+            CandidateStatus::LowerPriority,
+            CandidateStatus::Available,
+            CandidateStatus::Available
         ]
     );
     // Without any order at all, all are used.

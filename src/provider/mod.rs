@@ -3,8 +3,55 @@
 //! A provider knows one server (its [`BaseUrl`]) and one credential (its [`KeyFingerprint`]); together with
 //! its [`ProviderKind`] they are the identity the [`ModelCache`](crate) keys on, so two servers or two keys
 //! never share a list. The caller passes its own [`reqwest::Client`]: the library starts no runtime.
+//!
+//! | Provider | Endpoints, in order of fallback | Base URL from the environment | Credential |
+//! |---|---|---|---|
+//! | [`LiteLlm`] | `/v1/model/info`, `/model/info`, `/v1/models` | `LITELLM_BASE_URL` (no default) | `LITELLM_API_KEY` |
+//! | [`Ollama`] | `/api/tags` + `/api/show` per model + `/api/ps`; `/v1/models` | `OLLAMA_HOST` (default `127.0.0.1:11434`) | `OLLAMA_API_KEY` |
+//! | [`LmStudio`] | `/api/v1/models`, `/api/v0/models`, `/v1/models` | `LMSTUDIO_BASE_URL` (default `localhost:1234`) | `LM_API_TOKEN` |
+//!
+//! Rules shared by the three:
+//! - **Fallback only when the endpoint is missing** (HTTP 404 / 405, or LM Studio 0.3's "Unexpected
+//!   endpoint" answer). Unauthorized, timed out, unreachable, other statuses and malformed bodies are reported
+//!   as they are: each is a distinct [`DiscoveryError`] the caller can tell apart.
+//! - **Per-request timeout** ([`DEFAULT_PROXY_TIMEOUT`] for LiteLLM, [`DEFAULT_LOCAL_TIMEOUT`] for the others)
+//!   and **body size limit** ([`DEFAULT_BODY_LIMIT`]), both configurable on each provider.
+//! - **A key never travels in clear text to another machine**: with a credential, plain `http` is only used
+//!   for loopback hosts; otherwise [`DiscoveryError::InsecureTransport`] and nothing is sent, unless the
+//!   caller opts in with `allow_insecure_http(true)`.
+//! - A base URL ending in `/v1` (the OpenAI-compatible URL users often configure) is accepted: the native
+//!   endpoints are resolved beside it.
+//! - The body parsers are public functions over `&[u8]` ([`litellm::parse_model_info`],
+//!   [`openai::parse_model_list`], [`ollama::parse_tags`], [`ollama::parse_show`], [`ollama::parse_ps`],
+//!   [`lmstudio::parse_models_v1`], [`lmstudio::parse_models_v0`]) for callers who fetch bodies themselves.
+//!   They are strict about structure (a [`ParseError`](crate::ParseError) names the bad field's path) and
+//!   lenient about optional metadata and enum values. They never panic (fuzzed).
+//!
+//! ```
+//! use modelroute::{LiteLlm, Ollama, Provider, Secret};
+//! let providers: Vec<Box<dyn Provider>> = vec![
+//!     Box::new(LiteLlm::new("https://litellm.example.com", Some(Secret::new("sk-team-a")))?),
+//!     Box::new(Ollama::from_env_with(&|_: &str| None)?),
+//! ];
+//! for p in &providers {
+//!     println!("{} {} {:?}", p.kind(), p.base_url(), p.credential_fingerprint());
+//! }
+//! # Ok::<(), modelroute::DiscoveryError>(())
+//! ```
 
 use std::fmt;
+
+mod http;
+mod json;
+pub mod litellm;
+pub mod lmstudio;
+pub mod ollama;
+pub mod openai;
+
+pub use http::{DEFAULT_BODY_LIMIT, DEFAULT_LOCAL_TIMEOUT, DEFAULT_PROXY_TIMEOUT};
+pub use litellm::LiteLlm;
+pub use lmstudio::LmStudio;
+pub use ollama::Ollama;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};

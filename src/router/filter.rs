@@ -27,7 +27,7 @@ fn order_key(m: &Member) -> (bool, i64) {
 /// Why a deployment is not eligible.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum Availability {
+pub enum CandidateStatus {
     /// It may take the request.
     Available,
     /// `model_info.blocked: true`.
@@ -133,17 +133,17 @@ pub(crate) fn availability(
     rule: Option<&Eligibility<'_>>,
     now_ns: u64,
     tags: Option<&[&str]>,
-) -> Availability {
+) -> CandidateStatus {
     if m.deployment.model_info().blocked() {
-        return Availability::Blocked;
+        return CandidateStatus::Blocked;
     }
     if let Some(left) = m.stats.cooldown_left(now_ns) {
-        return Availability::CoolingDown(left);
+        return CandidateStatus::CoolingDown(left);
     }
     match rule {
-        Some(rule) if rule.accepts(m) => Availability::Available,
-        Some(rule) if tag_ok(m, rule.mode, tags) => Availability::LowerPriority,
-        _ => Availability::TagMismatch,
+        Some(rule) if rule.accepts(m) => CandidateStatus::Available,
+        Some(rule) if tag_ok(m, rule.mode, tags) => CandidateStatus::LowerPriority,
+        _ => CandidateStatus::TagMismatch,
     }
 }
 
@@ -156,8 +156,8 @@ pub(crate) fn unavailable(
     let mut out = Unavailable::default();
     for m in members {
         match availability(m, None, now_ns, tags) {
-            Availability::Blocked => out.blocked += 1,
-            Availability::CoolingDown(left) => {
+            CandidateStatus::Blocked => out.blocked += 1,
+            CandidateStatus::CoolingDown(left) => {
                 out.cooling_down += 1;
                 out.retry_after = Some(out.retry_after.map_or(left, |r| r.min(left)));
             }
