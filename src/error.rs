@@ -517,3 +517,304 @@ pub enum PatternError {
         target_wildcards: usize,
     },
 }
+
+/// A request that the [`Router`](crate::Router) cannot serve.
+///
+/// Never a guess: a name that resolves to nothing lists every step that was tried, and a group whose
+/// deployments are all unavailable says why (blocked, cooling down, tags) and when the first cooldown ends.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RouteError {
+    /// No alias, team name, model group, wildcard or default fallback matches the requested name.
+    #[error("no deployment serves model `{model}` (tried: {})", fmt_tried(.tried))]
+    NoDeployment {
+        /// The model requested.
+        model: String,
+        /// Every resolution step that was tried, in order.
+        tried: Vec<crate::router::Tried>,
+    },
+    /// The name resolved to a group, but none of its deployments can take a request now.
+    #[error(
+        "model `{model}` resolved to group `{group}`, but none of its {total} deployment(s) is available \
+         ({blocked} blocked, {cooling_down} cooling down, {tag_mismatch} without a matching tag){}",
+        fmt_retry(.retry_after)
+    )]
+    NoneAvailable {
+        /// The model requested.
+        model: String,
+        /// The group it resolved to (a model name or a wildcard pattern).
+        group: String,
+        /// Deployments in the group.
+        total: usize,
+        /// Deployments with `model_info.blocked: true`.
+        blocked: usize,
+        /// Deployments cooling down after failures.
+        cooling_down: usize,
+        /// Deployments left out by tag filtering.
+        tag_mismatch: usize,
+        /// When the first cooldown ends, if a deployment is cooling down.
+        retry_after: Option<std::time::Duration>,
+    },
+}
+
+fn fmt_tried(tried: &[crate::router::Tried]) -> String {
+    tried
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn fmt_retry(retry: &Option<std::time::Duration>) -> String {
+    match retry {
+        Some(d) => format!("; retry after {:.3} s", d.as_secs_f64()),
+        None => String::new(),
+    }
+}
+
+impl RouteError {
+    /// The requested name resolved to nothing.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, RouteError::NoDeployment { .. })
+    }
+    /// The name resolved, but every deployment of the group is blocked, cooling down or filtered out.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, RouteError::NoneAvailable { .. })
+    }
+    /// The model requested.
+    pub fn model(&self) -> &str {
+        match self {
+            RouteError::NoDeployment { model, .. } | RouteError::NoneAvailable { model, .. } => {
+                model
+            }
+        }
+    }
+    /// When the first cooldown of the group ends (for [`RouteError::NoneAvailable`]).
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            RouteError::NoneAvailable { retry_after, .. } => *retry_after,
+            RouteError::NoDeployment { .. } => None,
+        }
+    }
+}
+
+/// A change the [`Router`](crate::Router) refuses. The router is left untouched.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ChangeError {
+    /// Two deployments of one change (or one list) have the same id.
+    #[error("deployment id `{id}` appears twice")]
+    DuplicateId {
+        /// The id.
+        id: crate::DeploymentId,
+    },
+    /// A change both upserts and removes this id.
+    #[error("deployment id `{id}` is both upserted and removed in one change")]
+    Conflict {
+        /// The id.
+        id: crate::DeploymentId,
+    },
+    /// A wildcard deployment the pattern index refuses (e.g. a target with the wrong number of `*`).
+    #[error("{source}")]
+    Pattern {
+        /// The deployment's id.
+        id: crate::DeploymentId,
+        /// Why.
+        #[source]
+        source: PatternError,
+    },
+}
+
+impl ChangeError {
+    /// The id of the deployment at fault.
+    pub fn id(&self) -> &crate::DeploymentId {
+        match self {
+            ChangeError::DuplicateId { id }
+            | ChangeError::Conflict { id }
+            | ChangeError::Pattern { id, .. } => id,
+        }
+    }
+}
+
+/// Why one `model_list` entry is invalid (see [`ConfigError::Deployment`] and lenient loading).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EntryError {
+    /// The entry is not a valid deployment.
+    #[error(transparent)]
+    Invalid(#[from] DeploymentError),
+    /// The wildcard pattern or its target is refused.
+    #[error(transparent)]
+    Pattern(#[from] PatternError),
+    /// An earlier entry has the same id.
+    #[error("id `{id}` already used by model_list[{first_index}]")]
+    DuplicateId {
+        /// The id.
+        id: crate::DeploymentId,
+        /// Index of the first entry with this id.
+        first_index: usize,
+    },
+}
+
+impl EntryError {
+    /// The field at fault, e.g. `litellm_params.api_key`.
+    pub fn field(&self) -> &str {
+        match self {
+            EntryError::Invalid(e) => e.field(),
+            EntryError::Pattern(PatternError::EmptyId { .. }) => "model_info.id",
+            EntryError::Pattern(PatternError::WildcardCountMismatch { .. }) => {
+                "litellm_params.model"
+            }
+            EntryError::Pattern(_) => "model_name",
+            EntryError::DuplicateId { .. } => "model_info.id",
+        }
+    }
+}
+
+/// A LiteLLM config that cannot be loaded. Names the file, the entry (index and `model_name`) and the
+/// field; never a value (values may be secrets).
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file cannot be read.
+    #[error("{}: cannot read: {source}", .file.display())]
+    Io {
+        /// The file.
+        file: std::path::PathBuf,
+        /// The I/O error.
+        #[source]
+        source: Arc<std::io::Error>,
+    },
+    /// The file's extension is neither `.json`, `.yaml` nor `.yml`.
+    #[error("{}: unknown config format (expected .json, .yaml or .yml)", .file.display())]
+    UnknownFormat {
+        /// The file.
+        file: std::path::PathBuf,
+    },
+    /// A YAML config, but the crate was built without the `yaml` feature.
+    #[error("{}: YAML configs need the `yaml` feature of modelroute", fmt_file(.file))]
+    YamlNotEnabled {
+        /// The file, if loaded from one.
+        file: Option<std::path::PathBuf>,
+    },
+    /// The text is not valid JSON / YAML.
+    #[error("{}: invalid {format}: {message}", fmt_file(.file))]
+    Syntax {
+        /// The file, if loaded from one.
+        file: Option<std::path::PathBuf>,
+        /// `JSON` or `YAML`.
+        format: &'static str,
+        /// The parser's message (position and problem; no excerpt of the text).
+        message: String,
+    },
+    /// A part of the config has the wrong shape (e.g. the top level or `model_list` is not what LiteLLM reads).
+    #[error("{}: `{field}` must be {expected}, found {found}", fmt_file(.file))]
+    Setting {
+        /// The file, if loaded from one.
+        file: Option<std::path::PathBuf>,
+        /// The field, e.g. `router_settings.allowed_fails`.
+        field: String,
+        /// What was expected.
+        expected: &'static str,
+        /// What was found (a type, never the value).
+        found: &'static str,
+    },
+    /// A `routing_strategy` this crate does not implement.
+    #[error(
+        "{}: `{field}`: unsupported routing strategy `{value}` (supported: simple-shuffle, round-robin, least-busy, latency-based-routing)",
+        fmt_file(.file)
+    )]
+    UnsupportedStrategy {
+        /// The file, if loaded from one.
+        file: Option<std::path::PathBuf>,
+        /// The field.
+        field: String,
+        /// The strategy named.
+        value: String,
+    },
+    /// A `model_list` entry is invalid.
+    #[error(
+        "{}: model_list[{index}]{}: `{}`: {source}",
+        fmt_file(.file),
+        fmt_model_name(.model_name),
+        .source.field()
+    )]
+    Deployment {
+        /// The file, if loaded from one.
+        file: Option<std::path::PathBuf>,
+        /// Index of the entry in `model_list`.
+        index: usize,
+        /// The entry's `model_name`, when it has one.
+        model_name: Option<String>,
+        /// What is wrong.
+        #[source]
+        source: Box<EntryError>,
+    },
+}
+
+fn fmt_file(file: &Option<std::path::PathBuf>) -> String {
+    match file {
+        Some(f) => f.display().to_string(),
+        None => "<config>".to_string(),
+    }
+}
+
+fn fmt_model_name(name: &Option<String>) -> String {
+    match name {
+        Some(n) => format!(" (model_name {n:?})"),
+        None => String::new(),
+    }
+}
+
+impl ConfigError {
+    /// The file the error is about, when the config was loaded from a file.
+    pub fn file(&self) -> Option<&std::path::Path> {
+        match self {
+            ConfigError::Io { file, .. } | ConfigError::UnknownFormat { file } => Some(file),
+            ConfigError::YamlNotEnabled { file }
+            | ConfigError::Syntax { file, .. }
+            | ConfigError::Setting { file, .. }
+            | ConfigError::UnsupportedStrategy { file, .. }
+            | ConfigError::Deployment { file, .. } => file.as_deref(),
+        }
+    }
+    /// The index of the `model_list` entry at fault.
+    pub fn index(&self) -> Option<usize> {
+        match self {
+            ConfigError::Deployment { index, .. } => Some(*index),
+            _ => None,
+        }
+    }
+    /// The `model_name` of the entry at fault.
+    pub fn model_name(&self) -> Option<&str> {
+        match self {
+            ConfigError::Deployment { model_name, .. } => model_name.as_deref(),
+            _ => None,
+        }
+    }
+    /// The field at fault, e.g. `litellm_params.api_key` or `router_settings.fallbacks[0]`.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            ConfigError::Deployment { source, .. } => Some(source.field()),
+            ConfigError::Setting { field, .. } | ConfigError::UnsupportedStrategy { field, .. } => {
+                Some(field)
+            }
+            _ => None,
+        }
+    }
+    /// The config text does not parse.
+    pub fn is_syntax(&self) -> bool {
+        matches!(self, ConfigError::Syntax { .. })
+    }
+    pub(crate) fn with_file(mut self, path: &std::path::Path) -> Self {
+        match &mut self {
+            ConfigError::YamlNotEnabled { file }
+            | ConfigError::Syntax { file, .. }
+            | ConfigError::Setting { file, .. }
+            | ConfigError::UnsupportedStrategy { file, .. }
+            | ConfigError::Deployment { file, .. } => *file = Some(path.to_path_buf()),
+            ConfigError::Io { .. } | ConfigError::UnknownFormat { .. } => {}
+        }
+        self
+    }
+}

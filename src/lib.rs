@@ -51,11 +51,13 @@
 pub mod base_url;
 pub mod cache;
 pub mod clock;
+pub mod config;
 pub mod deployment;
 pub mod env;
 pub mod error;
 pub mod pattern;
 pub mod provider;
+pub mod router;
 pub mod secret;
 
 pub use base_url::BaseUrl;
@@ -64,15 +66,18 @@ pub use cache::{
     Validation,
 };
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use config::RouterConfig;
 pub use deployment::{Deployment, DeploymentId, LiteLlmParams, ModelInfo};
 pub use error::{
-    BaseUrlError, CacheError, DeploymentError, DiscoveryError, DiskIssue, ParseError, PatternError,
+    BaseUrlError, CacheError, ChangeError, ConfigError, DeploymentError, DiscoveryError, DiskIssue,
+    EntryError, ParseError, PatternError, RouteError,
 };
 pub use pattern::{MatchedDeployment, Pattern, PatternMatch, PatternRouter};
 pub use provider::{
     LiteLlm, LmStudio, ModelDescriptor, ModelKind, Ollama, Pricing, Provider, ProviderKind,
 };
 pub use reqwest;
+pub use router::{RequestContext, Route, Router};
 pub use secret::{KeyFingerprint, Secret};
 
 /// The README's examples, compiled and run as doctests.

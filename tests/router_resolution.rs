@@ -1,0 +1,436 @@
+//! Resolution order, concrete model names, filtering (blocked, order, tags) and errors.
+
+use std::sync::Arc;
+
+use modelroute::router::{
+    CandidateStatus, MatchKind, RequestContext, RouterSettings, RoutingStrategy, Tried,
+};
+use modelroute::{Deployment, RouteError, Router};
+
+fn d(name: &str, model: &str, id: &str) -> Deployment {
+    Deployment::new(name, model).unwrap().with_id(id).unwrap()
+}
+
+const NONE: RequestContext<'static> = RequestContext::new();
+
+fn router(settings: RouterSettings, deployments: Vec<Deployment>) -> Router {
+    Router::builder()
+        .settings(settings)
+        .deployments(deployments)
+        .seed(1)
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn exact_name_beats_wildcards_and_wildcards_match_whole_names() {
+    let r = router(
+        RouterSettings::default(),
+        vec![
+            d("openai/*", "openai/*", "wild"),
+            d("openai/gpt-4o", "azure/gpt-4o-eu", "exact"),
+            d("gpt-*-mini", "openai/gpt-*-mini", "mini"),
+        ],
+    );
+    let route = r.route("openai/gpt-4o", &NONE).unwrap();
+    assert_eq!(route.id().as_str(), "exact");
+    assert_eq!(route.model(), "azure/gpt-4o-eu");
+    assert_eq!(route.reason().matched(), &MatchKind::Exact);
+
+    let route = r.route("openai/o3", &NONE).unwrap();
+    assert_eq!(route.id().as_str(), "wild");
+    assert_eq!(route.model(), "openai/o3");
+    assert!(
+        matches!(route.reason().matched(), MatchKind::Wildcard { pattern } if pattern.as_str() == "openai/*")
+    );
+    assert_eq!(route.group(), "openai/*");
+
+    assert_eq!(
+        r.route("gpt-4o-mini", &NONE).unwrap().model(),
+        "openai/gpt-4o-mini"
+    );
+    // LiteLLM's prefix match would route this one too, dropping the suffix (#42090).
+    let err = r.route("gpt-4o-mini-2024-07-18", &NONE).unwrap_err();
+    assert!(err.is_not_found());
+}
+
+#[test]
+fn most_specific_wildcard_wins() {
+    let r = router(
+        RouterSettings::default(),
+        vec![
+            d("*", "ollama/*", "any"),
+            d("openai/*", "openai/*", "oa"),
+            d("openai/gpt-4*", "azure/gpt-4*", "gpt4"),
+        ],
+    );
+    assert_eq!(
+        r.route("openai/gpt-4o", &NONE).unwrap().model(),
+        "azure/gpt-4o"
+    );
+    assert_eq!(r.route("openai/o1", &NONE).unwrap().model(), "openai/o1");
+    assert_eq!(r.route("llama3", &NONE).unwrap().model(), "ollama/llama3");
+}
+
+#[test]
+fn alias_resolves_one_step_to_the_target() {
+    let settings = RouterSettings::default()
+        .with_alias("gpt4", "gpt-4o")
+        .with_alias("smart", "gpt4");
+    let r = router(
+        settings,
+        vec![
+            d("gpt-4o", "openai/gpt-4o", "a"),
+            d("gpt4", "openai/gpt-4-0613", "b"),
+        ],
+    );
+    let route = r.route("gpt4", &NONE).unwrap();
+    assert_eq!(
+        route.id().as_str(),
+        "a",
+        "the alias wins over a model_name of the same name"
+    );
+    assert_eq!(route.reason().alias(), Some("gpt4"));
+    // Aliases are not chained: "smart" -> "gpt4" is routed as the model_name "gpt4".
+    assert_eq!(r.route("smart", &NONE).unwrap().id().as_str(), "b");
+}
+
+#[test]
+fn alias_to_a_wildcard_name_gets_the_concrete_model() {
+    let settings = RouterSettings::default().with_alias("fast", "groq/llama-3.1-8b-instant");
+    let r = router(settings, vec![d("groq/*", "groq/*", "g")]);
+    let route = r.route("fast", &NONE).unwrap();
+    assert_eq!(route.model(), "groq/llama-3.1-8b-instant");
+    assert_eq!(route.reason().alias(), Some("fast"));
+}
+
+#[test]
+fn team_names_and_team_wildcards_come_first_for_that_team_only() {
+    let team_a = Deployment::new("model_name_team_a_1", "azure/gpt-4o-team-a")
+        .unwrap()
+        .with_team("team-a", "gpt-4o")
+        .unwrap()
+        .with_id("team-exact")
+        .unwrap();
+    let team_a_wild = Deployment::new("model_name_team_a_2", "anthropic/*")
+        .unwrap()
+        .with_team("team-a", "claude-*")
+        .unwrap()
+        .with_id("team-wild")
+        .unwrap();
+    let r = router(
+        RouterSettings::default(),
+        vec![
+            team_a,
+            team_a_wild,
+            d("gpt-4o", "openai/gpt-4o", "global"),
+            d("claude-*", "bedrock/claude-*", "global-wild"),
+        ],
+    );
+    let a = RequestContext::new().with_team("team-a");
+    let b = RequestContext::new().with_team("team-b");
+
+    let route = r.route("gpt-4o", &a).unwrap();
+    assert_eq!(route.id().as_str(), "team-exact");
+    assert!(
+        matches!(route.reason().matched(), MatchKind::TeamName { team } if &**team == "team-a")
+    );
+    let route = r.route("claude-sonnet-4", &a).unwrap();
+    assert_eq!(route.model(), "anthropic/sonnet-4");
+    assert!(matches!(
+        route.reason().matched(),
+        MatchKind::TeamWildcard { .. }
+    ));
+
+    // Other teams and requests without a team see only the global deployments.
+    for ctx in [b, NONE] {
+        assert_eq!(r.route("gpt-4o", &ctx).unwrap().id().as_str(), "global");
+        assert_eq!(
+            r.route("claude-sonnet-4", &ctx).unwrap().model(),
+            "bedrock/claude-sonnet-4"
+        );
+    }
+    // The internal model_name of a team deployment is not a public name.
+    assert!(
+        r.route("model_name_team_a_1", &NONE)
+            .unwrap_err()
+            .is_not_found()
+    );
+}
+
+#[test]
+fn default_fallbacks_catch_names_that_resolve_to_nothing() {
+    let settings =
+        RouterSettings::default().with_default_fallbacks(["missing-group", "gpt-4o-mini"]);
+    let r = router(
+        settings,
+        vec![d("gpt-4o-mini", "openai/gpt-4o-mini", "mini")],
+    );
+    let route = r.route("no-such-model", &NONE).unwrap();
+    assert_eq!(route.id().as_str(), "mini");
+    assert!(route.reason().is_default_fallback());
+    assert!(route.reason().to_string().contains("default fallback"));
+}
+
+#[test]
+fn nothing_found_lists_every_step_tried() {
+    let settings = RouterSettings::default()
+        .with_alias("old", "retired")
+        .with_default_fallbacks(["also-missing"]);
+    let r = router(settings, vec![d("gpt-4o", "openai/gpt-4o", "a")]);
+    let err = r
+        .route("old", &RequestContext::new().with_team("t1"))
+        .unwrap_err();
+    let RouteError::NoDeployment { model, tried } = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(model, "old");
+    assert_eq!(
+        tried,
+        &vec![
+            Tried::Alias {
+                alias: "old".into(),
+                target: "retired".into()
+            },
+            Tried::TeamName {
+                team: "t1".into(),
+                name: "retired".into()
+            },
+            Tried::TeamWildcard {
+                team: "t1".into(),
+                name: "retired".into()
+            },
+            Tried::Exact {
+                name: "retired".into()
+            },
+            Tried::Wildcard {
+                name: "retired".into()
+            },
+            Tried::DefaultFallback {
+                name: "also-missing".into()
+            },
+        ]
+    );
+    let text = err.to_string();
+    assert!(text.contains("alias `old` -> `retired`"), "{text}");
+    assert!(text.contains("default fallback `also-missing`"), "{text}");
+}
+
+#[test]
+fn blocked_deployments_are_never_picked() {
+    let blocked = d("gpt-4o", "openai/gpt-4o", "blocked")
+        .with_info("blocked", true)
+        .unwrap();
+    let r = router(
+        RouterSettings::default(),
+        vec![blocked.clone(), d("gpt-4o", "azure/gpt-4o", "ok")],
+    );
+    for _ in 0..50 {
+        assert_eq!(r.route("gpt-4o", &NONE).unwrap().id().as_str(), "ok");
+    }
+    let only_blocked = router(RouterSettings::default(), vec![blocked]);
+    let err = only_blocked.route("gpt-4o", &NONE).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            RouteError::NoneAvailable {
+                blocked: 1,
+                total: 1,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.is_unavailable());
+    assert_eq!(err.retry_after(), None);
+}
+
+#[test]
+fn blocked_wildcard_is_not_routed() {
+    // LiteLLM #41580: a blocked wildcard deployment was still routed.
+    let blocked = d("openai/*", "openai/*", "w")
+        .with_info("blocked", true)
+        .unwrap();
+    let r = router(RouterSettings::default(), vec![blocked]);
+    assert!(
+        r.route("openai/gpt-4o", &NONE)
+            .unwrap_err()
+            .is_unavailable()
+    );
+}
+
+#[test]
+fn lowest_order_wins_and_unordered_come_last() {
+    let p = |id: &str, order: Option<i64>| {
+        let dep = d("g", &format!("openai/{id}"), id);
+        match order {
+            Some(o) => dep.with_param("order", o).unwrap(),
+            None => dep,
+        }
+    };
+    let r = router(
+        RouterSettings::default(),
+        vec![
+            p("none", None),
+            p("two", Some(2)),
+            p("one", Some(1)),
+            p("one-b", Some(1)),
+        ],
+    );
+    let mut seen = std::collections::HashSet::new();
+    for _ in 0..200 {
+        seen.insert(r.route("g", &NONE).unwrap().id().to_string());
+    }
+    assert_eq!(seen, ["one", "one-b"].map(String::from).into());
+    let explained = r.explain("g", &NONE).unwrap();
+    let availability: Vec<_> = explained
+        .candidates
+        .iter()
+        .map(|c| c.availability)
+        .collect();
+    assert_eq!(
+        availability,
+        [
+            CandidateStatus::LowerPriority,
+            CandidateStatus::LowerPriority,
+            CandidateStatus::Available,
+            CandidateStatus::Available
+        ]
+    );
+    // Without any order at all, all are used.
+    let r = router(RouterSettings::default(), vec![p("x", None), p("y", None)]);
+    assert_eq!(r.explain("g", &NONE).unwrap().reason.eligible(), 2);
+}
+
+#[test]
+fn tag_filtering_follows_litellm() {
+    let tagged = |id: &str, tags: &[&str]| {
+        d("g", &format!("openai/{id}"), id)
+            .with_param("tags", tags.to_vec())
+            .unwrap()
+    };
+    let deployments = vec![
+        tagged("free", &["free"]),
+        tagged("paid", &["paid", "eu"]),
+        tagged("fallback", &["default"]),
+    ];
+    let on = router(
+        RouterSettings::default().with_tag_filtering(true),
+        deployments.clone(),
+    );
+    let pick = |r: &Router, tags: &[&str]| -> std::collections::BTreeSet<String> {
+        let ctx = RequestContext::new().with_tags(tags);
+        (0..100)
+            .map(|_| r.route("g", &ctx).unwrap().id().to_string())
+            .collect()
+    };
+    assert_eq!(pick(&on, &["paid"]), ["paid".to_string()].into());
+    assert_eq!(
+        pick(&on, &["eu", "free"]),
+        ["free".to_string(), "paid".to_string()].into()
+    );
+    // No deployment has the tag: those tagged "default".
+    assert_eq!(pick(&on, &["us"]), ["fallback".to_string()].into());
+    // A request without tags: the "default" ones, when there are some.
+    assert_eq!(pick(&on, &[]), ["fallback".to_string()].into());
+    // Tag filtering off: tags are ignored.
+    let off = router(RouterSettings::default(), deployments);
+    assert_eq!(pick(&off, &["paid"]).len(), 3);
+    // No match and no default: unavailable, counted as tag mismatches.
+    let strict = router(
+        RouterSettings::default().with_tag_filtering(true),
+        vec![tagged("free", &["free"])],
+    );
+    let err = strict
+        .route("g", &RequestContext::new().with_tags(&["paid"]))
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            RouteError::NoneAvailable {
+                tag_mismatch: 1,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn explain_lists_candidates_in_config_order_with_concrete_models() {
+    let r = router(
+        RouterSettings::default().with_strategy(RoutingStrategy::RoundRobin),
+        vec![
+            d("llm/*", "openai/*", "a"),
+            d("llm/*", "azure/*", "b"),
+            d("llm/*", "ollama/fixed", "c"),
+        ],
+    );
+    let res = r.explain("llm/gpt-4o", &NONE).unwrap();
+    let got: Vec<(&str, &str)> = res
+        .candidates
+        .iter()
+        .map(|c| (c.deployment.id().as_str(), c.model.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("a", "openai/gpt-4o"),
+            ("b", "azure/gpt-4o"),
+            ("c", "ollama/fixed")
+        ]
+    );
+    assert_eq!(res.reason.strategy(), RoutingStrategy::RoundRobin);
+    assert_eq!(res.reason.group_size(), 3);
+}
+
+#[test]
+fn routes_keep_their_deployment_alive_after_removal() {
+    let r = router(RouterSettings::default(), vec![d("g", "openai/x", "a")]);
+    let route = r.route("g", &NONE).unwrap();
+    let weak = Arc::downgrade(route.deployment());
+    r.reconcile(Vec::<Deployment>::new()).unwrap();
+    assert!(r.is_empty());
+    assert_eq!(route.model(), "openai/x");
+    assert!(weak.upgrade().is_some());
+    drop(route);
+    assert!(
+        weak.upgrade().is_none(),
+        "nothing else holds a removed deployment"
+    );
+}
+
+#[test]
+fn router_and_route_are_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<Router>();
+    check::<modelroute::Route>();
+}
+
+#[test]
+fn concrete_model_names_agree_with_the_pattern_router() {
+    let cases = [
+        ("*/*", "prov/*/*", "a/b/c"),
+        ("openai/*", "openai/*", "openai/gpt-*-mini"),
+        ("gpt-*-*", "azure/*-deploy-*", "gpt-4o-mini"),
+        ("*", "fixed/model", "anything"),
+        ("x*y*z", "*+*", "x**y**z"),
+        ("ollama/*", "ollama_chat/*", "ollama/qwen3:8b"),
+    ];
+    for (pattern, target, name) in cases {
+        let dep = d(pattern, target, "w");
+        let mut bare = modelroute::PatternRouter::new();
+        bare.insert(dep.clone()).unwrap();
+        let expected = bare.lookup(name).unwrap().first().into_model();
+        let r = router(RouterSettings::default(), vec![dep]);
+        assert_eq!(
+            r.route(name, &NONE).unwrap().model(),
+            expected,
+            "{pattern} {target} {name}"
+        );
+        assert_eq!(
+            r.explain(name, &NONE).unwrap().candidates[0].model,
+            expected
+        );
+    }
+}
