@@ -197,3 +197,106 @@ fn invalid_entries_name_the_field() {
     }
     assert!(Deployment::from_value(serde_json::json!([1])).is_err());
 }
+
+/// A config FILE: the YAML loader must read values with PyYAML's (YAML 1.1) types, since LiteLLM hashes
+/// them: `1e-05` is a string, `yes` a boolean, `017` the integer 15... Every id must equal the id the real
+/// proxy reports for the same file (tests/litellm_harness.rs checks the proxy side).
+#[cfg(feature = "yaml")]
+#[test]
+fn yaml_config_ids_equal_litellm_ids() {
+    let dir = env!("CARGO_MANIFEST_DIR");
+    let env: HashMap<String, String> = [
+        ("MODELROUTE_FIXTURE_KEY", "sk-fixture-123"),
+        ("MODELROUTE_FIXTURE_TRUE", "True"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let text =
+        std::fs::read_to_string(format!("{dir}/tests/fixtures/deployment_id_config.yaml")).unwrap();
+    // `.inf` / `.nan` have no JSON value: the loader refuses them with the line (checked below), so the
+    // comparison runs on the file without that one entry.
+    let refused = modelroute::config::RouterConfig::loader()
+        .env(&env)
+        .load_yaml(&text)
+        .unwrap_err();
+    assert!(refused.to_string().contains("line"), "{refused}");
+    let start = text.find("  - model_name: yaml-inf-nan").unwrap();
+    let end = start + 1 + text[start + 1..].find("  - model_name:").unwrap();
+    let text = format!("{}{}", &text[..start], &text[end..]);
+    let config = modelroute::config::RouterConfig::loader()
+        .env(&env)
+        .load_yaml(&text)
+        .expect("the fixture config loads");
+    let expected: Vec<Value> = cases("deployment_ids_yaml.json")
+        .into_iter()
+        .filter(|c| c["model_name"] != "yaml-inf-nan")
+        .collect();
+    assert_eq!(config.deployments().len(), expected.len());
+    // YAML 1.1 typing rules of PyYAML that serde-saphyr (a YAML 1.2 reader with 1.1 booleans and octals)
+    // does not follow; documented in `config`'s module docs. Top-level values written canonically still
+    // hash alike (`1e-05` the string and 1e-05 the float give the same text).
+    const YAML_DIFFERENCES: &[(&str, &str)] = &[
+        (
+            "yaml-exponent-without-dot-is-a-string",
+            "`1E5` is a string to PyYAML, a float here",
+        ),
+        (
+            "yaml-exponent-in-dict",
+            "`1e-05` inside an object: a string to PyYAML (json.dumps quotes it)",
+        ),
+        (
+            "yaml-exponent-in-list",
+            "`1e-05` inside a list: a string to PyYAML (repr quotes it)",
+        ),
+        (
+            "yaml-1.1-booleans",
+            "`y` / `n` are strings to PyYAML, booleans here",
+        ),
+        (
+            "yaml-booleans-in-dict-and-list",
+            "`y` in a list: a string to PyYAML, a boolean here",
+        ),
+        (
+            "yaml-1.1-ints",
+            "`0o17` is a string and `1:30` the integer 90 (base 60) to PyYAML",
+        ),
+        (
+            "yaml-floats",
+            "`1:30.5` is the float 90.5 (base 60) to PyYAML",
+        ),
+        (
+            "yaml-dates",
+            "dates are `datetime` objects to PyYAML, strings here",
+        ),
+        ("yaml-merge-key-order", "PyYAML puts `<<`-merged keys first"),
+    ];
+    let mut mismatches = Vec::new();
+    let mut matched = 0;
+    for case in &expected {
+        let name = case["model_name"].as_str().unwrap();
+        let d = config
+            .deployments()
+            .iter()
+            .find(|d| d.model_name() == name)
+            .unwrap_or_else(|| panic!("{name} not loaded"));
+        let known = YAML_DIFFERENCES.iter().any(|(c, _)| *c == name);
+        let equal = d.id().as_str() == case["id"].as_str().unwrap();
+        match (equal, known) {
+            (true, false) => matched += 1,
+            (false, true) => {}
+            (true, true) => {
+                mismatches.push(format!("{name}: now equal, drop it from YAML_DIFFERENCES"))
+            }
+            (false, false) => {
+                mismatches.push(format!("{name}: LiteLLM loaded {}", case["loaded_params"]))
+            }
+        }
+    }
+    assert!(
+        mismatches.is_empty(),
+        "ids differ:\n{}",
+        mismatches.join("\n")
+    );
+    assert_eq!(matched + YAML_DIFFERENCES.len(), expected.len());
+}
