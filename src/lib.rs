@@ -8,38 +8,40 @@
 //!
 //! ## Follow a request
 //!
-//! 1. **Config → [`Deployment`]** ([`deployment`]): each entry of the LiteLLM `model_list` you already
-//!    write. Every key is kept, `os.environ/NAME` is resolved (an unset variable is an error, not an empty
-//!    key), secrets print as `***`, and an entry without `model_info.id` gets the id LiteLLM computes.
-//! 2. **Requested name → deployments** ([`pattern`]): exact names first, then wildcard patterns
-//!    such as `openai/*`, matched against the *whole* name, most specific first, captures substituted into
-//!    the target model.
+//! 1. **Config → [`Deployment`]s** ([`config`], [`deployment`]): the LiteLLM `model_list` you already
+//!    write (JSON, or YAML with the `yaml` feature). Every key is kept, `os.environ/NAME` is resolved (an
+//!    unset variable is an error, not an empty key), secrets print as `***`, and an entry without
+//!    `model_info.id` gets the id LiteLLM computes.
+//! 2. **Requested name → one deployment** ([`router`]): [`Router::route`] resolves alias → team names →
+//!    exact `model_name` → wildcards ([`pattern`]: the *whole* name must match, the most specific pattern
+//!    wins, captures fill the target model) → default fallbacks; drops blocked and cooled-down deployments;
+//!    picks one with the routing strategy; returns a [`Route`] saying which, with the concrete model name,
+//!    and why. [`Router::apply`] and [`Router::reconcile`] change it atomically while it serves.
 //! 3. **Discovery** ([`provider`]): which models a LiteLLM proxy, an Ollama server or an LM Studio server
 //!    offers, with typed outcomes (unreachable, timed out, unauthorized, malformed, too large).
+//! 4. **Model cache** ([`cache`]): one list per server *and* key, in memory, on disk and in flight; stale
+//!    lists served while revalidating; a configured model is checked against a list, never replaced.
 //!
 //! ```
-//! use modelroute::{Deployment, PatternRouter};
+//! use modelroute::config::RouterConfig;
+//! use modelroute::router::RequestContext;
+//! use modelroute::Router;
 //!
-//! let model_list: Vec<Deployment> = serde_json::from_str(r#"[
-//!   {"model_name": "openai/*",    "litellm_params": {"model": "openai/*"}, "model_info": {"id": "oa"}},
-//!   {"model_name": "llmengine/*", "litellm_params": {"model": "openai/*"}, "model_info": {"id": "le"}},
+//! let router = Router::from_config(RouterConfig::from_json(r#"{"model_list": [
+//!   {"model_name": "openai/*",    "litellm_params": {"model": "openai/*"}},
+//!   {"model_name": "llmengine/*", "litellm_params": {"model": "openai/*"}},
 //!   {"model_name": "gpt-*-mini",  "litellm_params": {"model": "openai/gpt-*-mini"}}
-//! ]"#)?;
-//! let mut router = PatternRouter::new();
-//! for d in model_list {
-//!     router.insert(d)?;
-//! }
-//! let m = router.lookup("llmengine/gpt-4o").expect("a wildcard matches");
-//! assert_eq!(m.first().model(), "openai/gpt-4o");
+//! ]}"#)?);
+//! let ctx = RequestContext::new();
+//! assert_eq!(router.route("llmengine/gpt-4o", &ctx)?.model(), "openai/gpt-4o");
 //! // Whole-name match: LiteLLM's prefix match would send this to openai/gpt-4o-mini (#42090).
-//! assert!(router.lookup("gpt-4o-mini-2024-07-18").is_none());
-//!
-//! // An update moves a deployment; nothing of the old pattern remains (LiteLLM #29064).
-//! router.upsert(Deployment::new("engine/*", "azure/*")?.with_id("le")?)?;
-//! assert!(router.lookup("llmengine/gpt-4o").is_none());
-//! assert_eq!(router.lookup("engine/gpt-4o").unwrap().first().model(), "azure/gpt-4o");
+//! let err = router.route("gpt-4o-mini-2024-07-18", &ctx).unwrap_err();
+//! assert!(err.is_not_found());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! ## Features
+//! - `yaml`: load LiteLLM `config.yaml` files.
 //!
 //! ## Errors
 //! One `#[non_exhaustive]` enum per concept in [`error`], each with predicates (for example
