@@ -30,13 +30,15 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::http::{self, Conn, HttpOptions};
+use super::http;
 use super::json::{self, bool_of, f64_of, u64_of};
 use super::openai::parse_model_list;
+use super::server::{
+    ParseModels, Server, list_from_first_present, non_blank, parse_base_url, provider_api,
+};
 use super::{ModelDescriptor, ModelKind, Pricing, Provider, ProviderKind};
 use crate::base_url::BaseUrl;
 use crate::env::{Environment, ProcessEnv};
@@ -46,12 +48,9 @@ use crate::secret::{KeyFingerprint, Secret};
 const NAME: &str = "litellm";
 
 /// A LiteLLM proxy. See the [module docs](self).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct LiteLlm {
-    base_url: BaseUrl,
-    key: Option<Secret>,
-    fingerprint: Option<KeyFingerprint>,
-    opts: HttpOptions,
+    server: Server,
 }
 
 impl LiteLlm {
@@ -64,22 +63,13 @@ impl LiteLlm {
 
     /// A proxy at `base_url`, sending `key` if any. Fails on an invalid URL.
     pub fn new(base_url: &str, key: Option<Secret>) -> Result<Self, DiscoveryError> {
-        let base_url =
-            BaseUrl::parse(base_url).map_err(|source| DiscoveryError::InvalidBaseUrl {
-                provider: NAME,
-                source,
-            })?;
-        Ok(Self::with_base_url(base_url, key))
+        Ok(Self::with_base_url(parse_base_url(NAME, base_url)?, key))
     }
 
     /// A proxy at an already parsed base URL.
     pub fn with_base_url(base_url: BaseUrl, key: Option<Secret>) -> Self {
-        let fingerprint = key.as_ref().map(Secret::fingerprint);
         LiteLlm {
-            base_url,
-            key,
-            fingerprint,
-            opts: HttpOptions::new(http::DEFAULT_PROXY_TIMEOUT),
+            server: Server::new(base_url, key, http::DEFAULT_PROXY_TIMEOUT),
         }
     }
 
@@ -117,79 +107,30 @@ impl LiteLlm {
         Self::new(&url, key)
     }
 
-    /// Sets the per-request timeout (default 30 s).
-    pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.opts.timeout = timeout;
-        self
-    }
-
-    /// Sets the response body size limit in bytes (default [`DEFAULT_BODY_LIMIT`](super::DEFAULT_BODY_LIMIT)).
-    pub fn with_body_limit(mut self, bytes: usize) -> Self {
-        self.opts.body_limit = bytes;
-        self
-    }
-
-    /// Allows sending the key over plain `http` to a host that is not loopback (default: refused with
-    /// [`DiscoveryError::InsecureTransport`], nothing sent). Only for a network you trust.
-    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
-        self.opts.allow_insecure_http = allow;
-        self
-    }
-
-    /// The per-request timeout.
-    pub fn timeout(&self) -> Duration {
-        self.opts.timeout
-    }
-
-    /// The response body size limit in bytes.
-    pub fn body_limit(&self) -> usize {
-        self.opts.body_limit
-    }
-}
-
-pub(crate) fn non_blank(v: Option<String>) -> Option<String> {
-    v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
-}
-
-#[async_trait]
-impl Provider for LiteLlm {
-    fn kind(&self) -> ProviderKind {
-        ProviderKind::LiteLlm
-    }
-
-    fn base_url(&self) -> &BaseUrl {
-        &self.base_url
-    }
-
-    fn credential_fingerprint(&self) -> Option<&KeyFingerprint> {
-        self.fingerprint.as_ref()
-    }
-
-    async fn list_models(
+    /// The body of [`Provider::list_models`](super::Provider::list_models).
+    async fn fetch_models(
         &self,
         client: &reqwest::Client,
     ) -> Result<Vec<ModelDescriptor>, DiscoveryError> {
-        let root = http::api_root(&self.base_url);
+        let root = self.server.root();
         let urls = Self::ENDPOINTS.map(|p| http::endpoint(&root, p));
-        http::check_transport(&self.base_url, self.key.as_ref(), &self.opts, &urls[0])?;
-        let conn = Conn {
-            client,
-            key: self.key.as_ref(),
-            opts: &self.opts,
-        };
-        for url in &urls[..2] {
-            match conn.get(url).await {
-                Ok(body) => {
-                    return parse_model_info(&body).map_err(|e| e.at_endpoint(url.as_str()));
-                }
-                Err(e) if http::is_endpoint_missing(&e) => continue,
-                Err(e) => return Err(e),
-            }
-        }
-        let body = conn.get(&urls[2]).await?;
-        parse_model_list(&body).map_err(|e| e.at_endpoint(urls[2].as_str()))
+        let conn = self.server.conn(client, &urls[0])?;
+        let endpoints: [(&str, ParseModels); 3] = [
+            (&urls[0], parse_model_info),
+            (&urls[1], parse_model_info),
+            (&urls[2], parse_model_list),
+        ];
+        list_from_first_present(&conn, &endpoints, |_| false).await
     }
 }
+
+provider_api!(
+    LiteLlm,
+    kind: ProviderKind::LiteLlm,
+    credential: "key",
+    timeout_doc: "Sets the per-request timeout (default 30 s).",
+    debug_extra: [],
+);
 
 #[derive(Deserialize)]
 struct InfoBody {

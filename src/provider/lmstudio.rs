@@ -16,14 +16,15 @@
 
 use std::time::Duration;
 
-use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::http::{self, Conn, HttpOptions};
+use super::http;
 use super::json::{self, bool_of, u64_of};
-use super::litellm::non_blank;
 use super::openai::parse_model_list;
+use super::server::{
+    ParseModels, Server, list_from_first_present, non_blank, parse_base_url, provider_api,
+};
 use super::{ModelDescriptor, ModelKind, Provider, ProviderKind};
 use crate::base_url::BaseUrl;
 use crate::env::{Environment, ProcessEnv};
@@ -42,12 +43,9 @@ const NAME: &str = "lmstudio";
 /// let loaded: Vec<_> = models.iter().filter(|m| m.loaded == Some(true)).collect();
 /// # Ok(()) }
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct LmStudio {
-    base_url: BaseUrl,
-    key: Option<Secret>,
-    fingerprint: Option<KeyFingerprint>,
-    opts: HttpOptions,
+    server: Server,
 }
 
 impl LmStudio {
@@ -62,22 +60,13 @@ impl LmStudio {
 
     /// A server at `base_url`, sending `token` if any. Fails on an invalid URL.
     pub fn new(base_url: &str, token: Option<Secret>) -> Result<Self, DiscoveryError> {
-        let base_url =
-            BaseUrl::parse(base_url).map_err(|source| DiscoveryError::InvalidBaseUrl {
-                provider: NAME,
-                source,
-            })?;
-        Ok(Self::with_base_url(base_url, token))
+        Ok(Self::with_base_url(parse_base_url(NAME, base_url)?, token))
     }
 
     /// A server at an already parsed base URL.
     pub fn with_base_url(base_url: BaseUrl, token: Option<Secret>) -> Self {
-        let fingerprint = token.as_ref().map(Secret::fingerprint);
         LmStudio {
-            base_url,
-            key: token,
-            fingerprint,
-            opts: HttpOptions::new(http::DEFAULT_LOCAL_TIMEOUT),
+            server: Server::new(base_url, token, http::DEFAULT_LOCAL_TIMEOUT),
         }
     }
 
@@ -101,76 +90,30 @@ impl LmStudio {
         Self::new(&url, token)
     }
 
-    /// Sets the per-request timeout (default 10 s).
-    pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.opts.timeout = timeout;
-        self
-    }
-
-    /// Sets the response body size limit in bytes (default [`DEFAULT_BODY_LIMIT`](super::DEFAULT_BODY_LIMIT)).
-    pub fn with_body_limit(mut self, bytes: usize) -> Self {
-        self.opts.body_limit = bytes;
-        self
-    }
-
-    /// Allows sending the token over plain `http` to a host that is not loopback (default: refused with
-    /// [`DiscoveryError::InsecureTransport`], nothing sent). Only for a network you trust.
-    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
-        self.opts.allow_insecure_http = allow;
-        self
-    }
-
-    /// The per-request timeout.
-    pub fn timeout(&self) -> Duration {
-        self.opts.timeout
-    }
-
-    /// The response body size limit in bytes.
-    pub fn body_limit(&self) -> usize {
-        self.opts.body_limit
-    }
-}
-
-#[async_trait]
-impl Provider for LmStudio {
-    fn kind(&self) -> ProviderKind {
-        ProviderKind::LmStudio
-    }
-
-    fn base_url(&self) -> &BaseUrl {
-        &self.base_url
-    }
-
-    fn credential_fingerprint(&self) -> Option<&KeyFingerprint> {
-        self.fingerprint.as_ref()
-    }
-
-    async fn list_models(
+    /// The body of [`Provider::list_models`](super::Provider::list_models).
+    async fn fetch_models(
         &self,
         client: &reqwest::Client,
     ) -> Result<Vec<ModelDescriptor>, DiscoveryError> {
-        let root = http::api_root(&self.base_url);
+        let root = self.server.root();
         let urls = Self::ENDPOINTS.map(|p| http::endpoint(&root, p));
-        http::check_transport(&self.base_url, self.key.as_ref(), &self.opts, &urls[0])?;
-        let conn = Conn {
-            client,
-            key: self.key.as_ref(),
-            opts: &self.opts,
-        };
-        let parsers: [fn(&[u8]) -> Result<Vec<ModelDescriptor>, ParseError>; 2] =
-            [parse_models_v1, parse_models_v0];
-        for (url, parse) in urls.iter().zip(parsers) {
-            match conn.get(url).await {
-                Ok(body) if is_unexpected_endpoint(&body) => continue,
-                Ok(body) => return parse(&body).map_err(|e| e.at_endpoint(url.as_str())),
-                Err(e) if http::is_endpoint_missing(&e) => continue,
-                Err(e) => return Err(e),
-            }
-        }
-        let body = conn.get(&urls[2]).await?;
-        parse_model_list(&body).map_err(|e| e.at_endpoint(urls[2].as_str()))
+        let conn = self.server.conn(client, &urls[0])?;
+        let endpoints: [(&str, ParseModels); 3] = [
+            (&urls[0], parse_models_v1),
+            (&urls[1], parse_models_v0),
+            (&urls[2], parse_model_list),
+        ];
+        list_from_first_present(&conn, &endpoints, is_unexpected_endpoint).await
     }
 }
+
+provider_api!(
+    LmStudio,
+    kind: ProviderKind::LmStudio,
+    credential: "token",
+    timeout_doc: "Sets the per-request timeout (default 10 s).",
+    debug_extra: [],
+);
 
 /// LM Studio 0.3's answer to an unknown path: HTTP 200 with `{"error":"Unexpected endpoint or method. (...)"}`.
 fn is_unexpected_endpoint(body: &[u8]) -> bool {

@@ -47,6 +47,7 @@ pub mod litellm;
 pub mod lmstudio;
 pub mod ollama;
 pub mod openai;
+mod server;
 
 pub use http::{DEFAULT_BODY_LIMIT, DEFAULT_LOCAL_TIMEOUT, DEFAULT_PROXY_TIMEOUT};
 pub use litellm::LiteLlm;

@@ -16,15 +16,14 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::http::{self, Conn, HttpOptions};
+use super::http;
 use super::json::{self, u64_of};
-use super::litellm::non_blank;
 use super::openai::parse_model_list;
+use super::server::{Server, non_blank, parse_base_url, provider_api};
 use super::{ModelDescriptor, ModelKind, Provider, ProviderKind};
 use crate::base_url::BaseUrl;
 use crate::env::{Environment, ProcessEnv};
@@ -47,12 +46,9 @@ const NAME: &str = "ollama";
 /// }
 /// # Ok(()) }
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Ollama {
-    base_url: BaseUrl,
-    key: Option<Secret>,
-    fingerprint: Option<KeyFingerprint>,
-    opts: HttpOptions,
+    server: Server,
     show_concurrency: usize,
 }
 
@@ -69,22 +65,13 @@ impl Ollama {
     /// A server at `base_url` (a URL with a scheme; for an `OLLAMA_HOST`-style value use
     /// [`parse_ollama_host`]), sending `key` if any.
     pub fn new(base_url: &str, key: Option<Secret>) -> Result<Self, DiscoveryError> {
-        let base_url =
-            BaseUrl::parse(base_url).map_err(|source| DiscoveryError::InvalidBaseUrl {
-                provider: NAME,
-                source,
-            })?;
-        Ok(Self::with_base_url(base_url, key))
+        Ok(Self::with_base_url(parse_base_url(NAME, base_url)?, key))
     }
 
     /// A server at an already parsed base URL.
     pub fn with_base_url(base_url: BaseUrl, key: Option<Secret>) -> Self {
-        let fingerprint = key.as_ref().map(Secret::fingerprint);
         Ollama {
-            base_url,
-            key,
-            fingerprint,
-            opts: HttpOptions::new(http::DEFAULT_LOCAL_TIMEOUT),
+            server: Server::new(base_url, key, http::DEFAULT_LOCAL_TIMEOUT),
             show_concurrency: Self::DEFAULT_SHOW_CONCURRENCY,
         }
     }
@@ -114,73 +101,25 @@ impl Ollama {
         Ok(Self::with_base_url(base_url, key))
     }
 
-    /// Sets the per-request timeout (default 10 s), for `/api/tags` and each `/api/show`.
-    pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.opts.timeout = timeout;
-        self
-    }
-
-    /// Sets the response body size limit in bytes (default [`DEFAULT_BODY_LIMIT`](super::DEFAULT_BODY_LIMIT)).
-    pub fn with_body_limit(mut self, bytes: usize) -> Self {
-        self.opts.body_limit = bytes;
-        self
-    }
-
     /// Sets how many `/api/show` requests may be in flight at once (at least 1; default 4).
     pub fn with_show_concurrency(mut self, n: usize) -> Self {
         self.show_concurrency = n.max(1);
         self
     }
 
-    /// Allows sending the key over plain `http` to a host that is not loopback (default: refused with
-    /// [`DiscoveryError::InsecureTransport`], nothing sent). Only for a network you trust.
-    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
-        self.opts.allow_insecure_http = allow;
-        self
-    }
-
-    /// The per-request timeout.
-    pub fn timeout(&self) -> Duration {
-        self.opts.timeout
-    }
-
-    /// The response body size limit in bytes.
-    pub fn body_limit(&self) -> usize {
-        self.opts.body_limit
-    }
-
     /// How many `/api/show` requests may be in flight at once.
     pub fn show_concurrency(&self) -> usize {
         self.show_concurrency
     }
-}
 
-#[async_trait]
-impl Provider for Ollama {
-    fn kind(&self) -> ProviderKind {
-        ProviderKind::Ollama
-    }
-
-    fn base_url(&self) -> &BaseUrl {
-        &self.base_url
-    }
-
-    fn credential_fingerprint(&self) -> Option<&KeyFingerprint> {
-        self.fingerprint.as_ref()
-    }
-
-    async fn list_models(
+    /// The body of [`Provider::list_models`](super::Provider::list_models).
+    async fn fetch_models(
         &self,
         client: &reqwest::Client,
     ) -> Result<Vec<ModelDescriptor>, DiscoveryError> {
-        let root = http::api_root(&self.base_url);
+        let root = self.server.root();
         let tags_url = http::endpoint(&root, "api/tags");
-        http::check_transport(&self.base_url, self.key.as_ref(), &self.opts, &tags_url)?;
-        let conn = Conn {
-            client,
-            key: self.key.as_ref(),
-            opts: &self.opts,
-        };
+        let conn = self.server.conn(client, &tags_url)?;
         let mut models = match conn.get(&tags_url).await {
             Ok(body) => parse_tags(&body).map_err(|e| e.at_endpoint(tags_url.as_str()))?,
             Err(e) if http::is_endpoint_missing(&e) => {
@@ -244,6 +183,14 @@ impl Provider for Ollama {
         Ok(models)
     }
 }
+
+provider_api!(
+    Ollama,
+    kind: ProviderKind::Ollama,
+    credential: "key",
+    timeout_doc: "Sets the per-request timeout (default 10 s), for `/api/tags` and each `/api/show`.",
+    debug_extra: [show_concurrency],
+);
 
 #[derive(Deserialize)]
 struct TagsBody {
