@@ -658,7 +658,8 @@ fn parse_timestamp(s: &[u8]) -> Option<Timestamp> {
 /// Python's `str()` of the `datetime.date` / `datetime.datetime` PyYAML builds, or `None` where Python's
 /// `datetime` refuses the values (PyYAML then fails too).
 fn timestamp_str(t: &Timestamp) -> Option<String> {
-    let leap = (t.year % 4 == 0 && t.year % 100 != 0) || t.year % 400 == 0;
+    let leap =
+        (t.year.is_multiple_of(4) && !t.year.is_multiple_of(100)) || t.year.is_multiple_of(400);
     let days = match t.month {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
@@ -801,8 +802,7 @@ fn construct_float(text: &str) -> Option<f64> {
 fn python_float(s: &str) -> Option<f64> {
     let ok = !s.is_empty()
         && s.bytes().any(|b| b.is_ascii_digit())
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'-' | b'+'));
     if !ok {
         return None;
@@ -887,9 +887,9 @@ fn flatten(
 /// A mapping key as a JSON key: a string as is, another scalar as Python's `str()` of it.
 fn key_string(key: &Node) -> Result<String, YamlError> {
     let Body::Scalar { text, kind } = &key.body else {
-        return Err(key.pos.error(
-            "a sequence or mapping as a mapping key (unhashable to PyYAML, no JSON key)",
-        ));
+        return Err(key
+            .pos
+            .error("a sequence or mapping as a mapping key (unhashable to PyYAML, no JSON key)"));
     };
     Ok(match kind {
         Kind::Str | Kind::ValueKey => text.clone(),
@@ -943,5 +943,289 @@ fn scalar_value(text: &str, kind: Kind, pos: Pos) -> Result<Value, YamlError> {
         Kind::ValueKey => Err(pos.error(
             "a plain `=` is a value key (tag:yaml.org,2002:value), which PyYAML's safe loader cannot construct",
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// The value of `v: <scalar>`.
+    fn v(scalar: &str) -> Value {
+        let doc = from_str(&format!("v: {scalar}\n")).unwrap_or_else(|e| panic!("{scalar}: {e}"));
+        doc["v"].clone()
+    }
+
+    fn err(text: &str) -> YamlError {
+        from_str(text).expect_err(text)
+    }
+
+    #[test]
+    fn booleans_are_yaml_1_1_but_not_y_or_n() {
+        for t in [
+            "yes", "Yes", "YES", "on", "On", "ON", "true", "True", "TRUE",
+        ] {
+            assert_eq!(v(t), json!(true), "{t}");
+        }
+        for f in [
+            "no", "No", "NO", "off", "Off", "OFF", "false", "False", "FALSE",
+        ] {
+            assert_eq!(v(f), json!(false), "{f}");
+        }
+        for s in ["y", "Y", "n", "N", "yEs", "oN", "tRUE"] {
+            assert_eq!(v(s), json!(s), "{s}");
+        }
+    }
+
+    #[test]
+    fn integers_octal_hex_binary_base60_underscores() {
+        let cases = [
+            ("017", json!(15)),
+            ("-017", json!(-15)),
+            ("0x1F", json!(31)),
+            ("0b101", json!(5)),
+            ("1_000", json!(1000)),
+            ("+7", json!(7)),
+            ("0", json!(0)),
+            ("-0", json!(0)),
+            ("1:30", json!(90)),
+            ("1__:3", json!(63)),
+            ("-1:30:00", json!(-5400)),
+            ("18446744073709551615", json!(u64::MAX)),
+            ("-9223372036854775808", json!(i64::MIN)),
+        ];
+        for (text, want) in cases {
+            assert_eq!(v(text), want, "{text}");
+        }
+        // Not integers to PyYAML: strings.
+        for s in ["0o17", "08", "0x", "0b", "1:60", "0:30", "1:30:"] {
+            assert_eq!(v(s), json!(s), "{s}");
+        }
+        // Beyond u64: a float, as serde_json reads such JSON.
+        assert_eq!(v("18446744073709551616"), json!(18446744073709551616.0));
+    }
+
+    #[test]
+    fn floats_need_a_dot_and_a_signed_exponent() {
+        let cases = [
+            ("1.0e+5", 100000.0),
+            ("1.0e-5", 1e-5),
+            ("6.02e+23", 6.02e23),
+            (".5", 0.5),
+            ("1.", 1.0),
+            ("1_0.25", 10.25),
+            ("-0.0", -0.0),
+            ("1:30.5", 90.5),
+            ("-1:30.5", -90.5),
+            (".5e+1", 5.0),
+        ];
+        for (text, want) in cases {
+            let got = v(text).as_f64().unwrap_or_else(|| panic!("{text}"));
+            assert_eq!(got.to_bits(), f64::to_bits(want), "{text}");
+        }
+        // Strings to PyYAML: no dot, unsigned exponent, sign before a bare `.5`.
+        for s in [
+            "1e5", "1E5", "1e-05", "1.0e5", "-.5", "+.5", "1e16", ".", "._5",
+        ] {
+            assert_eq!(v(s), json!(s), "{s}");
+        }
+    }
+
+    #[test]
+    fn inf_nan_and_overflowing_floats_are_refused_with_the_position() {
+        for text in [".inf", "-.Inf", "+.INF", ".NaN", ".nan", "1.0e+999"] {
+            let e = err(&format!("a: 1\nv: {text}\n"));
+            assert_eq!((e.line, e.column), (2, 4), "{text}: {e}");
+            assert!(e.message.contains("no JSON value"), "{e}");
+        }
+        // Not floats to PyYAML (no sign before `.nan`, no `.` in `inf`): strings.
+        assert_eq!(v("-.nan"), json!("-.nan"));
+        assert_eq!(v("inf"), json!("inf"));
+    }
+
+    #[test]
+    fn nulls() {
+        for text in ["~", "null", "Null", "NULL", ""] {
+            assert_eq!(v(text), Value::Null, "{text:?}");
+        }
+        assert_eq!(v("nULL"), json!("nULL"));
+        assert_eq!(from_str("").unwrap(), Value::Null);
+        assert_eq!(from_str("# only a comment\n").unwrap(), Value::Null);
+        assert_eq!(from_str("- \n-").unwrap(), json!([null, null]));
+    }
+
+    #[test]
+    fn quoted_and_block_scalars_stay_strings() {
+        for (text, want) in [
+            ("\"10\"", "10"),
+            ("'yes'", "yes"),
+            ("\"1.0e-5\"", "1.0e-5"),
+            ("'null'", "null"),
+            ("''", ""),
+            ("\"~\"", "~"),
+            ("'2024-01-31'", "2024-01-31"),
+            ("\"<<\"", "<<"),
+            ("|\n  017\n", "017\n"),
+            (">-\n  true\n", "true"),
+        ] {
+            assert_eq!(v(text), json!(want), "{text}");
+        }
+    }
+
+    #[test]
+    fn explicit_tags_are_honoured_and_unknown_tags_refused() {
+        assert_eq!(v("!!str 017"), json!("017"));
+        assert_eq!(v("!!str yes"), json!("yes"));
+        assert_eq!(v("!!int \"017\""), json!(15));
+        assert_eq!(v("!!float '1'"), json!(1.0));
+        assert_eq!(v("!!bool 'yEs'"), json!(true));
+        assert_eq!(v("!!null 'anything'"), Value::Null);
+        assert_eq!(v("!!timestamp '2024-1-5'"), json!("2024-01-05"));
+        assert_eq!(v("!!seq [1]"), json!([1]));
+        assert_eq!(v("!!map {a: 1}"), json!({"a": 1}));
+        // PyYAML resolves a scalar with the non-specific tag `!` like a plain one.
+        assert_eq!(v("! 5"), json!(5));
+        for bad in [
+            "!!int abc",
+            "!!bool maybe",
+            "!custom x",
+            "!!binary aGk=",
+            "!!set {a}",
+            "!!omap [a: 1]",
+            "!!str [1]",
+            "!!map [1]",
+        ] {
+            let e = err(&format!("v: {bad}\n"));
+            assert_eq!(e.line, 1, "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn dates_and_timestamps_are_python_str_of_them() {
+        let cases = [
+            ("2024-01-31", "2024-01-31"),
+            ("2024-01-31 10:20:30", "2024-01-31 10:20:30"),
+            ("2024-01-31T10:20:30.5Z", "2024-01-31 10:20:30.500000+00:00"),
+            (
+                "2024-01-31t10:20:30.1234567 -05:30",
+                "2024-01-31 10:20:30.123456-05:30",
+            ),
+            ("2024-1-3 1:02:03 +1", "2024-01-03 01:02:03+01:00"),
+            ("2024-02-29", "2024-02-29"),
+        ];
+        for (text, want) in cases {
+            assert_eq!(v(text), json!(want), "{text}");
+        }
+        // Not timestamps to PyYAML (one-digit month without a time, missing seconds): strings.
+        for s in ["2024-1-31", "2024-01-31 10:20", "2024-01-31 "] {
+            assert_eq!(v(&format!("'{s}'")), json!(s));
+        }
+        assert_eq!(v("2024-1-31"), json!("2024-1-31"));
+        assert_eq!(v("2024-01-31 10:20"), json!("2024-01-31 10:20"));
+        // Python's datetime refuses these, so PyYAML fails: so do we.
+        for bad in [
+            "2023-02-29",
+            "2024-13-01",
+            "2024-01-31 24:00:00",
+            "0000-01-01",
+        ] {
+            assert!(from_str(&format!("v: {bad}")).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn merge_keys_go_first_like_pyyaml() {
+        let doc = from_str(
+            "base: &b {model: m, rpm: 10}\nother: &o {rpm: 20, tpm: 5, extra: 1}\n\
+             one: {tpm: 1000, <<: *b}\n\
+             many: {<<: [*b, *o], tpm: 7}\n\
+             own_wins: {rpm: 1, <<: *b}\n",
+        )
+        .unwrap();
+        let keys = |k: &str| {
+            doc[k]
+                .as_object()
+                .unwrap()
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(keys("one"), ["model", "rpm", "tpm"]);
+        assert_eq!(doc["one"], json!({"model": "m", "rpm": 10, "tpm": 1000}));
+        // [*b, *o]: the later mapping's keys come first, the earlier mapping's values win, own keys last.
+        assert_eq!(keys("many"), ["rpm", "tpm", "extra", "model"]);
+        assert_eq!(
+            doc["many"],
+            json!({"rpm": 10, "tpm": 7, "extra": 1, "model": "m"})
+        );
+        assert_eq!(keys("own_wins"), ["model", "rpm"]);
+        assert_eq!(doc["own_wins"]["rpm"], json!(1));
+        // A quoted `<<` is an ordinary key; merging a scalar is an error.
+        assert_eq!(from_str("'<<': 1").unwrap(), json!({"<<": 1}));
+        let e = err("a: 1\nb: {<<: 5}\n");
+        assert_eq!(e.line, 2, "{e}");
+        assert!(from_str("a: {<<: [1]}").is_err());
+    }
+
+    #[test]
+    fn duplicate_keys_keep_the_first_position_and_the_last_value() {
+        let doc = from_str("model: m\nrpm: 1\ntpm: 5\nrpm: 2\n").unwrap();
+        let keys: Vec<&String> = doc.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["model", "rpm", "tpm"]);
+        assert_eq!(doc["rpm"], json!(2));
+    }
+
+    #[test]
+    fn non_string_keys_are_python_str_and_collection_keys_refused() {
+        let doc = from_str("{yes: 1, 017: 2, 1.5: 3, ~: 4, =: 5}").unwrap();
+        let keys: Vec<&String> = doc.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["True", "15", "1.5", "None", "="]);
+        assert!(from_str("? [1]\n: 2\n").is_err());
+        assert!(from_str("v: =\n").is_err());
+    }
+
+    #[test]
+    fn aliases_expand_and_recursion_is_refused() {
+        let doc = from_str("a: &x [1, {b: 2}]\nc: *x\n").unwrap();
+        assert_eq!(doc["c"], json!([1, {"b": 2}]));
+        assert_eq!(doc["a"], doc["c"]);
+        assert!(from_str("a: &x [1, *x]\n").is_err());
+        assert!(from_str("a: *nope\n").is_err());
+        // PyYAML refuses a second anchor of the same name.
+        assert!(from_str("a: &x 1\nb: &x 2\nc: *x\n").is_err());
+    }
+
+    #[test]
+    fn alias_bombs_are_refused_before_expanding() {
+        let mut text = String::from("l0: &l0 [a, a, a, a, a, a, a, a, a, a]\n");
+        for i in 1..=9 {
+            let refs = vec![format!("*l{}", i - 1); 10].join(", ");
+            text.push_str(&format!("l{i}: &l{i} [{refs}]\n"));
+        }
+        let started = std::time::Instant::now();
+        let e = err(&text);
+        assert!(e.message.contains("expands to more than"), "{e}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
+        // Deep nesting, directly or through aliases.
+        let deep = format!("{}{}", "[".repeat(MAX_DEPTH + 1), "]".repeat(MAX_DEPTH + 1));
+        assert!(err(&deep).message.contains("nesting"));
+        let mut chain = String::from("a0: &a0 [1]\n");
+        for i in 1..=MAX_DEPTH {
+            chain.push_str(&format!("a{i}: &a{i} [*a{}]\n", i - 1));
+        }
+        assert!(err(&chain).message.contains("nesting"));
+    }
+
+    #[test]
+    fn one_document_only_and_errors_have_positions_without_text() {
+        let e = err("a: 1\n---\nb: 2\n");
+        assert_eq!(e.line, 2, "{e}");
+        assert_eq!(from_str("--- \na: 1\n...\n").unwrap(), json!({"a": 1}));
+        let e = err("a: {b: sk-secret-value\n");
+        assert!(!e.to_string().contains("sk-secret"), "{e}");
+        assert!(e.to_string().starts_with("line "), "{e}");
+        let e = err("a: 1\nb: x\u{7}y\n");
+        assert_eq!((e.line, e.column), (2, 5), "{e}");
     }
 }
