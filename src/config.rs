@@ -12,10 +12,15 @@
 //! - Lenient loading ([`ConfigLoader::lenient`], like LiteLLM's `ignore_invalid_deployments`) skips invalid
 //!   entries and lists them with the reason in [`RouterConfig::skipped`]; an unsupported routing strategy
 //!   then falls back to `simple-shuffle` with a [`ConfigWarning`].
-//! - YAML (feature `yaml`) is read like PyYAML reads LiteLLM's configs: YAML 1.1 booleans (`yes`, `On`),
-//!   `0o17`/`017` octals, `80_000` integers, the last of duplicate keys wins. Known difference: a `<<` merge
-//!   key puts the merged keys after the entry's own (PyYAML puts them first), which changes the computed id
-//!   of a deployment whose `litellm_params` use a merge.
+//! - YAML (feature `yaml`) is read like PyYAML's `yaml.safe_load` (YAML 1.1) reads LiteLLM's configs, since
+//!   the types it gives change the ids LiteLLM computes: `yes`/`On` are booleans but `y`/`n` strings; `017`
+//!   is 15 (octal), `0x1F` 31, `0b101` 5, `1_000` 1000, `1:30` 90 (base 60), `0o17` a string; `1e-05` and
+//!   `1E5` are strings (a YAML 1.1 float needs a dot, and a signed exponent), `1.0e-5` a float;
+//!   `~`/`null`/empty are null; dates and timestamps are Python's `str()` of them (`2024-01-31`); `<<`
+//!   merges put the merged keys first; a duplicate key keeps its first position and takes the last value;
+//!   one document only. `.inf`/`.nan` (no JSON value) and unknown tags are refused, with line and column.
+//!   Known difference: a date nested in a mapping or list of `litellm_params` is hashed by LiteLLM as
+//!   `"datetime.date"` / `datetime.date(2024, 1, 31)`, here as the string `2024-01-31`.
 //!
 //! ```
 //! use modelroute::config::RouterConfig;
@@ -56,6 +61,9 @@ use crate::env::{Environment, ProcessEnv};
 use crate::error::{ConfigError, EntryError};
 use crate::pattern::PatternRouter;
 use crate::router::{AliasTarget, Router, RouterSettings, RoutingStrategy};
+
+#[cfg(feature = "yaml")]
+mod yaml;
 
 /// A loaded config: valid deployments (ids unique, wildcards accepted) and routing settings.
 #[derive(Debug, Clone)]
@@ -257,17 +265,11 @@ impl<'e> ConfigLoader<'e> {
     #[cfg(feature = "yaml")]
     #[cfg_attr(docsrs, doc(cfg(feature = "yaml")))]
     pub fn load_yaml(&self, text: &str) -> Result<RouterConfig, ConfigError> {
-        let mut options = serde_saphyr::Options::default();
-        options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::LastWins;
-        options.legacy_octal_numbers = true;
         // No excerpt of the text in messages: it may hold a key.
-        options.with_snippet = false;
-        let value: Value = serde_saphyr::from_str_with_options(text, options).map_err(|e| {
-            ConfigError::Syntax {
-                file: None,
-                format: "YAML",
-                message: e.to_string(),
-            }
+        let value = yaml::from_str(text).map_err(|e| ConfigError::Syntax {
+            file: None,
+            format: "YAML",
+            message: e.to_string(),
         })?;
         self.load_value(value)
     }

@@ -26,6 +26,8 @@
 //! ```
 
 mod id;
+#[cfg(feature = "yaml")]
+pub(crate) use id::py_float;
 
 use std::fmt;
 
