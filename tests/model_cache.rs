@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use cache_util::{
     HttpList, client, dead_base, exclusive_server, models_body, requests, serve, serve_status,
+    stop_server,
 };
 use modelroute::cache::validate;
 use modelroute::{
@@ -194,7 +195,7 @@ async fn a_server_that_goes_away_leaves_the_last_good_list_served_as_stale() {
     let provider = HttpList::new(&server.uri(), None);
     let client = client();
     let good = cache.get(&provider, &client).await.unwrap();
-    drop(server);
+    stop_server(server).await;
 
     clock.advance(TTL + Duration::from_secs(1));
     let stale = cache.get(&provider, &client).await.unwrap();

@@ -170,6 +170,21 @@ pub fn client() -> reqwest::Client {
 }
 
 /// A wiremock server of its own (not from wiremock's pool): once dropped, its port refuses connections.
+/// Stops `server` and waits (at most 5 s) until its port refuses connections: wiremock shuts down in the
+/// background, and a connection accepted meanwhile would be reset rather than refused.
+pub async fn stop_server(server: MockServer) {
+    let addr = *server.address();
+    drop(server);
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while tokio::net::TcpStream::connect(addr).await.is_ok() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server at {addr} still accepts connections"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 pub async fn exclusive_server() -> MockServer {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
     MockServer::builder().listener(listener).start().await
