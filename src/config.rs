@@ -291,7 +291,6 @@ impl<'e> ConfigLoader<'e> {
         let mut deployments = Vec::with_capacity(entries.len());
         let mut skipped = Vec::new();
         let mut seen: HashMap<DeploymentId, usize> = HashMap::with_capacity(entries.len());
-        let mut scratch = PatternRouter::new();
         for (index, entry) in entries.into_iter().enumerate() {
             let model_name = entry
                 .get("model_name")
@@ -307,10 +306,7 @@ impl<'e> ConfigLoader<'e> {
                         });
                     }
                     if d.routing_name().contains('*') {
-                        let d = Arc::new(d);
-                        scratch.insert(d.clone())?;
-                        scratch.remove(d.id());
-                        return Ok(Arc::unwrap_or_clone(d));
+                        PatternRouter::check(&d)?;
                     }
                     Ok(d)
                 });

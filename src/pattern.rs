@@ -640,7 +640,22 @@ impl PatternRouter {
             .collect()
     }
 
-    fn prepare(deployment: &Arc<Deployment>) -> Result<(Pattern, Member), PatternError> {
+    /// Whether [`PatternRouter::insert`] would accept `deployment` (ignoring ids already present): its id
+    /// is not empty, its pattern parses, and its target's `*` count is 0 or the pattern's. Nothing is
+    /// inserted.
+    ///
+    /// ```
+    /// use modelroute::{Deployment, PatternRouter};
+    /// assert!(PatternRouter::check(&Deployment::new("a/*", "b/*")?).is_ok());
+    /// assert!(PatternRouter::check(&Deployment::new("a/*", "b/*/*")?).is_err());
+    /// # Ok::<(), modelroute::DeploymentError>(())
+    /// ```
+    pub fn check(deployment: &Deployment) -> Result<(), PatternError> {
+        Self::parse_parts(deployment).map(|_| ())
+    }
+
+    /// The pattern and target of `deployment`, validated.
+    fn parse_parts(deployment: &Deployment) -> Result<(Pattern, Target), PatternError> {
         if deployment.id().as_str().is_empty() {
             return Err(PatternError::EmptyId {
                 model_name: deployment.model_name().to_string(),
@@ -657,6 +672,11 @@ impl PatternRouter {
                 target_wildcards: target.wildcards(),
             });
         }
+        Ok((pattern, target))
+    }
+
+    fn prepare(deployment: &Arc<Deployment>) -> Result<(Pattern, Member), PatternError> {
+        let (pattern, target) = Self::parse_parts(deployment)?;
         let member = Member {
             deployment: deployment.clone(),
             target,

@@ -908,19 +908,15 @@ fn lookup<'a>(state: &'a State, name: &'a str, team: Option<&str>) -> Option<Fou
 /// Ids unique, wildcard deployments accepted by the pattern index.
 fn validate(deployments: &[Arc<Deployment>]) -> Result<(), ChangeError> {
     let mut seen = std::collections::HashSet::with_capacity(deployments.len());
-    let mut scratch = PatternRouter::new();
     for d in deployments {
         if !seen.insert(d.id()) {
             return Err(ChangeError::DuplicateId { id: d.id().clone() });
         }
         if GroupKey::of(d).wildcard() {
-            scratch
-                .insert(d.clone())
-                .map_err(|source| ChangeError::Pattern {
-                    id: d.id().clone(),
-                    source,
-                })?;
-            scratch.remove(d.id());
+            PatternRouter::check(d).map_err(|source| ChangeError::Pattern {
+                id: d.id().clone(),
+                source,
+            })?;
         }
     }
     Ok(())

@@ -466,7 +466,6 @@ pub(crate) fn plan(state: &State, desired: &[Arc<Deployment>]) -> Result<Plan, C
     let mut unchanged: Vec<bool> = Vec::with_capacity(n);
     let mut staying: Vec<bool> = Vec::with_capacity(n);
     let mut known = 0;
-    let mut scratch = PatternRouter::new();
     for (i, d) in desired.iter().enumerate() {
         if index.insert(d.id(), i).is_some() {
             return Err(ChangeError::DuplicateId { id: d.id().clone() });
@@ -475,13 +474,10 @@ pub(crate) fn plan(state: &State, desired: &[Arc<Deployment>]) -> Result<Plan, C
         let current = state.by_id.get(d.id());
         let same = current.is_some_and(|m| Arc::ptr_eq(&m.deployment, d) || *m.deployment == **d);
         if !same && key.wildcard() {
-            scratch
-                .insert(d.clone())
-                .map_err(|source| ChangeError::Pattern {
-                    id: d.id().clone(),
-                    source,
-                })?;
-            scratch.remove(d.id());
+            PatternRouter::check(d).map_err(|source| ChangeError::Pattern {
+                id: d.id().clone(),
+                source,
+            })?;
         }
         known += usize::from(current.is_some());
         staying.push(current.is_some_and(|m| GroupKey::of(&m.deployment) == key));
