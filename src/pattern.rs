@@ -772,24 +772,45 @@ impl<'r> PatternMatch<'r> {
         (0..self.members.len()).filter_map(|i| self.get(i))
     }
 
+    /// `target` with this match's captures in place of its `*`s, in order and literally (a `*` inside a
+    /// capture is not substituted again); a target without `*` is returned as is. This is how
+    /// [`MatchedDeployment::model`] is made from `litellm_params.model`.
+    ///
+    /// ```
+    /// use modelroute::{Deployment, PatternRouter};
+    /// let mut router = PatternRouter::new();
+    /// router.insert(Deployment::new("*/*", "x/*/*")?.with_id("d")?)?;
+    /// let m = router.lookup("a/b/c").unwrap();
+    /// assert_eq!(m.fill("vertex/*@*"), "vertex/a/b@c");
+    /// assert_eq!(m.fill("fixed"), "fixed");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn fill<'t>(&self, target: &'t str) -> Cow<'t, str> {
+        if !target.contains('*') {
+            return Cow::Borrowed(target);
+        }
+        Cow::Owned(self.fill_pieces(target.split('*'), target.len()))
+    }
+
     fn substitute(&self, target: &'r Target) -> Cow<'r, str> {
         if target.pieces.len() == 1 {
             return Cow::Borrowed(&target.pieces[0]);
         }
-        let mut out = String::with_capacity(
-            self.name.len() + target.pieces.iter().map(|p| p.len()).sum::<usize>(),
-        );
-        for (piece, capture) in target
-            .pieces
-            .iter()
-            .zip(self.captures().map(Some).chain(std::iter::repeat(None)))
-        {
-            out.push_str(piece);
-            if let Some(capture) = capture {
-                out.push_str(capture);
+        let len = target.pieces.iter().map(|p| p.len()).sum::<usize>();
+        Cow::Owned(self.fill_pieces(target.pieces.iter().map(|p| &**p), len))
+    }
+
+    /// The pieces of a target (split at its `*`s) joined by the captures.
+    fn fill_pieces<'p>(&self, pieces: impl Iterator<Item = &'p str>, len: usize) -> String {
+        let mut out = String::with_capacity(self.name.len() + len);
+        let mut captures = self.captures();
+        for (i, piece) in pieces.enumerate() {
+            if i > 0 {
+                out.push_str(captures.next().unwrap_or_default());
             }
+            out.push_str(piece);
         }
-        Cow::Owned(out)
+        out
     }
 }
 

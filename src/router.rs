@@ -67,6 +67,7 @@ mod sharded;
 pub(crate) mod state;
 mod strategy;
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Instant;
@@ -450,24 +451,14 @@ struct Found<'a> {
 }
 
 impl Found<'_> {
-    /// The concrete model of `member`: for a wildcard match, `litellm_params.model` with the captures in
-    /// place of its `*`s, in order, literally (the pattern index's rule; a target without `*` is used as
-    /// is, and validation guarantees the counts match). `None` when it is `litellm_params.model` itself.
+    /// The concrete model of `member`: for a wildcard match, `litellm_params.model` filled with the captures
+    /// ([`PatternMatch::fill`]). `None` when it is `litellm_params.model` itself.
     fn concrete_model(&self, member: &Member) -> Option<String> {
         let pm = self.pattern_match.as_ref()?;
-        let target = member.deployment.litellm_params().model();
-        if !target.contains('*') {
-            return None;
+        match pm.fill(member.deployment.litellm_params().model()) {
+            Cow::Borrowed(_) => None,
+            Cow::Owned(model) => Some(model),
         }
-        let mut out = String::with_capacity(target.len() + pm.name().len());
-        let mut captures = pm.captures();
-        for (i, piece) in target.split('*').enumerate() {
-            if i > 0 {
-                out.push_str(captures.next().unwrap_or_default());
-            }
-            out.push_str(piece);
-        }
-        Some(out)
     }
 
     fn reason(&self, strategy: RoutingStrategy, eligible: usize) -> RouteReason {
