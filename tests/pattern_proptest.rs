@@ -37,16 +37,13 @@ struct Spec {
 
 impl Spec {
     fn deployment(&self) -> Option<Deployment> {
-        let mut d = Deployment::new(self.pattern.clone(), self.target.clone())
-            .ok()?
-            .with_param("extra", self.extra)
-            .ok()?;
-        if let Some(team) = self.team {
-            d = d
-                .with_team(format!("team{team}"), self.pattern.clone())
-                .ok()?;
-        }
-        d.with_id(format!("id{}", self.id)).ok()
+        reference::deployment(
+            &format!("id{}", self.id),
+            &self.pattern,
+            &self.target,
+            self.team.map(|t| format!("team{t}")).as_deref(),
+            self.extra,
+        )
     }
 }
 

@@ -33,14 +33,13 @@ fn team_name(t: bool) -> String {
 
 impl Spec {
     fn deployment(&self) -> Option<Deployment> {
-        let mut d = Deployment::new(self.pattern.clone(), self.target.clone())
-            .ok()?
-            .with_param("extra", self.extra)
-            .ok()?;
-        if let Some(t) = self.team {
-            d = d.with_team(team_name(t), self.pattern.clone()).ok()?;
-        }
-        d.with_id(format!("id{}", self.id % 16)).ok()
+        reference::deployment(
+            &format!("id{}", self.id % 16),
+            &self.pattern,
+            &self.target,
+            self.team.map(team_name).as_deref(),
+            self.extra,
+        )
     }
 }
 

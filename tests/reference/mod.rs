@@ -5,6 +5,26 @@
 use modelroute::Deployment;
 use regex::Regex;
 
+/// The deployment the property tests and the fuzz target generate: `pattern` served by `target`, an
+/// `extra` parameter (so upserts can change something), the team's public name `pattern` when in a team,
+/// and the id `id`. `None` when the inputs do not make a valid deployment.
+pub fn deployment(
+    id: &str,
+    pattern: &str,
+    target: &str,
+    team: Option<&str>,
+    extra: u8,
+) -> Option<Deployment> {
+    let mut d = Deployment::new(pattern, target)
+        .ok()?
+        .with_param("extra", extra)
+        .ok()?;
+    if let Some(team) = team {
+        d = d.with_team(team, pattern).ok()?;
+    }
+    d.with_id(id).ok()
+}
+
 /// One pattern of one scope, with its deployments in insertion order.
 struct Group {
     team: Option<String>,
