@@ -145,7 +145,9 @@ impl Deployment {
     }
 
     /// This deployment with `litellm_params[key] = value` (appended, or replaced in place). A `model_info.id`
-    /// keeps the id; otherwise the LiteLLM id is computed again.
+    /// keeps the id; otherwise the LiteLLM id is computed again. `os.environ/` references in the params are
+    /// resolved again, from the process environment (build from a value with
+    /// [`Deployment::from_value_with_env`] to supply the variables yourself).
     pub fn with_param(self, key: &str, value: impl Into<Value>) -> Result<Self, DeploymentError> {
         let mut written = self.litellm_params.written.clone();
         written.insert(key.to_string(), value.into());
@@ -158,7 +160,8 @@ impl Deployment {
         ))
     }
 
-    /// This deployment with `model_info[key] = value`.
+    /// This deployment with `model_info[key] = value` (`os.environ/` references in `model_info` resolved
+    /// from the process environment, as in [`Deployment::with_param`]).
     pub fn with_info(self, key: &str, value: impl Into<Value>) -> Result<Self, DeploymentError> {
         let mut written = self.model_info.written.clone();
         written.insert(key.to_string(), value.into());
