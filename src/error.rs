@@ -118,6 +118,17 @@ pub enum DiscoveryError {
         /// The URL that would have been requested.
         endpoint: String,
     },
+    /// Something answered, but not in HTTP: a server of another protocol (SSH, SMTP, a database) that
+    /// speaks first or answers garbage, or a response head larger than the client accepts. Usually a
+    /// wrong port; never [quiet](Self::is_quiet), unlike a server that is off.
+    #[error("{endpoint}: the answer is not HTTP (wrong port?): {source}")]
+    NotHttp {
+        /// The URL requested.
+        endpoint: String,
+        /// The HTTP client's parse error.
+        #[source]
+        source: Arc<dyn std::error::Error + Send + Sync>,
+    },
     /// Any other transport failure.
     #[error("{endpoint}: request failed: {source}")]
     Transport {
@@ -166,6 +177,19 @@ impl DiscoveryError {
             _ => None,
         }
     }
+    /// Something answered at the address, but not in HTTP (see [`DiscoveryError::NotHttp`]).
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// let e = modelroute::DiscoveryError::NotHttp {
+    ///     endpoint: "http://127.0.0.1:22/api/tags".into(),
+    ///     source: Arc::new(std::io::Error::other("invalid HTTP version parsed")),
+    /// };
+    /// assert!(e.is_not_http() && !e.is_quiet() && !e.is_unreachable());
+    /// ```
+    pub fn is_not_http(&self) -> bool {
+        matches!(self, DiscoveryError::NotHttp { .. })
+    }
     /// Nothing was sent because the credential would have travelled in clear text.
     pub fn is_insecure_transport(&self) -> bool {
         matches!(self, DiscoveryError::InsecureTransport { .. })
@@ -180,12 +204,14 @@ impl DiscoveryError {
             | DiscoveryError::Malformed { endpoint, .. }
             | DiscoveryError::TooLarge { endpoint, .. }
             | DiscoveryError::InsecureTransport { endpoint }
+            | DiscoveryError::NotHttp { endpoint, .. }
             | DiscoveryError::Transport { endpoint, .. } => Some(endpoint),
             DiscoveryError::NotConfigured { .. } | DiscoveryError::InvalidBaseUrl { .. } => None,
         }
     }
     /// An expected state rather than a fault: the server is not configured or not running.
-    /// Log these at debug level at most (a local Ollama that is off is normal).
+    /// Log these at debug level at most (a local Ollama that is off is normal). Something that answers
+    /// but not in HTTP ([`NotHttp`](Self::NotHttp), e.g. a wrong port) is not quiet.
     pub fn is_quiet(&self) -> bool {
         matches!(
             self,
