@@ -470,6 +470,15 @@ pub enum DeploymentError {
         /// What was found (a type, never the value).
         found: &'static str,
     },
+    /// A number that cannot be used as a limit or weight (`rpm`, `tpm`, `weight`): negative, NaN,
+    /// infinite, or too large for an `f64`. The problem says which.
+    #[error("`{field}` must be a non-negative number, found {problem}")]
+    InvalidNumber {
+        /// The field, e.g. `litellm_params.rpm`.
+        field: String,
+        /// What is wrong with the number.
+        problem: NumberProblem,
+    },
     /// A field that must not be empty is empty (e.g. `model_info.id`, `model_name`).
     #[error("`{field}` must not be empty")]
     Empty {
@@ -493,6 +502,7 @@ impl DeploymentError {
             DeploymentError::MissingField { field }
             | DeploymentError::NotAnObject { field, .. } => field,
             DeploymentError::InvalidField { field, .. }
+            | DeploymentError::InvalidNumber { field, .. }
             | DeploymentError::Empty { field }
             | DeploymentError::EnvVarNotSet { field, .. } => field,
         }
@@ -502,6 +512,44 @@ impl DeploymentError {
     pub fn is_env_var_not_set(&self) -> bool {
         matches!(self, DeploymentError::EnvVarNotSet { .. })
     }
+
+    /// What is wrong with a number, for [`InvalidNumber`](Self::InvalidNumber).
+    ///
+    /// ```
+    /// use modelroute::{Deployment, NumberProblem};
+    /// let rpm = |v: &str| {
+    ///     let entry = serde_json::json!({"model_name": "m", "litellm_params": {"model": "openai/m", "rpm": v}});
+    ///     Deployment::from_value(entry).unwrap_err().number_problem()
+    /// };
+    /// assert_eq!(rpm("NaN"), Some(NumberProblem::NotANumber));
+    /// assert_eq!(rpm("inf"), Some(NumberProblem::Infinite));
+    /// assert_eq!(rpm("1e309"), Some(NumberProblem::OutOfRange));
+    /// assert_eq!(rpm("-1"), Some(NumberProblem::Negative));
+    /// ```
+    pub fn number_problem(&self) -> Option<NumberProblem> {
+        match self {
+            DeploymentError::InvalidNumber { problem, .. } => Some(*problem),
+            _ => None,
+        }
+    }
+}
+
+/// Why a number found in a config cannot be used. See [`DeploymentError::InvalidNumber`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+#[non_exhaustive]
+pub enum NumberProblem {
+    /// Below zero.
+    #[error("a negative number")]
+    Negative,
+    /// `NaN` (any spelling Rust's and Python's `float()` accept: `nan`, `NaN`, `-nan`).
+    #[error("NaN (not a number)")]
+    NotANumber,
+    /// Written as infinity: `inf`, `-inf`, `infinity`.
+    #[error("an infinite number")]
+    Infinite,
+    /// Finite as written, but beyond what an `f64` holds (`1e309`).
+    #[error("a number out of range (beyond what a 64-bit float holds)")]
+    OutOfRange,
 }
 
 /// A deployment the [`PatternRouter`](crate::PatternRouter) cannot take.

@@ -72,7 +72,7 @@ pub use config::RouterConfig;
 pub use deployment::{Deployment, DeploymentId, LiteLlmParams, ModelInfo};
 pub use error::{
     BaseUrlError, CacheError, ChangeError, ConfigError, DeploymentError, DiscoveryError, DiskIssue,
-    EntryError, ParseError, PatternError, RouteError,
+    EntryError, NumberProblem, ParseError, PatternError, RouteError,
 };
 pub use pattern::{MatchedDeployment, Pattern, PatternMatch, PatternRouter};
 pub use provider::{
