@@ -76,7 +76,8 @@ pub use error::{
 };
 pub use pattern::{MatchedDeployment, Pattern, PatternMatch, PatternRouter};
 pub use provider::{
-    LiteLlm, LmStudio, ModelDescriptor, ModelKind, Ollama, Pricing, Provider, ProviderKind,
+    DetailsMissing, LiteLlm, LmStudio, ModelDescriptor, ModelKind, Ollama, Pricing, Provider,
+    ProviderKind,
 };
 pub use reqwest;
 pub use router::{RequestContext, Route, Router};

@@ -11,7 +11,7 @@
 //!   or while reading, without buffering more than the limit.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
 
@@ -137,10 +137,16 @@ impl Conn<'_> {
         // If the retry meets a closed connection too (another pooled one), the server is going away.
         // An answer that is not HTTP is retried too (it may be a stale pooled connection) and reported
         // as such if the new connection gets one as well.
+        // The retry gets what is left of the timeout: the timeout bounds the request, retry included.
         let retry = req.try_clone();
+        let started = Instant::now();
         let mut resp = match (req.send().await, retry) {
             (Ok(resp), _) => resp,
-            (Err(e), Some(retry)) if is_closed_connection(&e) => match retry.send().await {
+            (Err(e), Some(retry)) if is_closed_connection(&e) => match retry
+                .timeout(self.opts.timeout.saturating_sub(started.elapsed()))
+                .send()
+                .await
+            {
                 Ok(resp) => resp,
                 Err(e) if is_not_http(&e) => return Err(classify(e, url)),
                 Err(e) if is_closed_connection(&e) => {
