@@ -256,12 +256,13 @@ impl Ollama {
             }
         }
         if let Some(loaded) = loaded {
+            // A set: a long `/api/ps` against a long `/api/tags` stays linear.
+            let loaded: std::collections::HashSet<&str> =
+                loaded.iter().map(String::as_str).collect();
             for d in &mut models {
                 let model = json::str_of(d.raw.get("model"));
                 d.loaded = Some(
-                    loaded
-                        .iter()
-                        .any(|l| *l == d.id || Some(l.as_str()) == model),
+                    loaded.contains(d.id.as_str()) || model.is_some_and(|m| loaded.contains(m)),
                 );
             }
         }
