@@ -36,7 +36,7 @@ use serde_json::{Map, Value};
 
 pub use self::id::DeploymentId;
 use crate::env::{self, Environment, ProcessEnv};
-use crate::error::DeploymentError;
+use crate::error::{DeploymentError, NumberProblem};
 use crate::secret::Secret;
 
 /// One deployment of a model group: LiteLLM's `model_list` entry.
@@ -655,10 +655,9 @@ fn optional_non_negative(
                 expected: "a non-negative number",
                 found: json_type(value),
             }),
-            _ => Err(DeploymentError::InvalidField {
+            Some(v) => Err(DeploymentError::InvalidNumber {
                 field: format!("litellm_params.{key}"),
-                expected: "a non-negative number",
-                found: "a negative number",
+                problem: number_problem(v, value.as_str()),
             }),
         },
         Some(other) => Err(DeploymentError::InvalidField {
@@ -666,6 +665,27 @@ fn optional_non_negative(
             expected: "a non-negative number",
             found: json_type(other),
         }),
+    }
+}
+
+/// What is wrong with `v`, a number that is not finite and non-negative, parsed from `text` when it was
+/// written as a string: `inf` / `infinity` (any case, signed) is infinite, any other spelling that parses
+/// to infinity (`1e309`) is out of range.
+fn number_problem(v: f64, text: Option<&str>) -> NumberProblem {
+    if v.is_nan() {
+        NumberProblem::NotANumber
+    } else if v.is_infinite() {
+        let word = text
+            .unwrap_or_default()
+            .trim()
+            .trim_start_matches(['+', '-']);
+        if word.eq_ignore_ascii_case("inf") || word.eq_ignore_ascii_case("infinity") {
+            NumberProblem::Infinite
+        } else {
+            NumberProblem::OutOfRange
+        }
+    } else {
+        NumberProblem::Negative
     }
 }
 

@@ -118,6 +118,17 @@ pub enum DiscoveryError {
         /// The URL that would have been requested.
         endpoint: String,
     },
+    /// Something answered, but not in HTTP: a server of another protocol (SSH, SMTP, a database) that
+    /// speaks first or answers garbage, or a response head larger than the client accepts. Usually a
+    /// wrong port; never [quiet](Self::is_quiet), unlike a server that is off.
+    #[error("{endpoint}: the answer is not HTTP (wrong port?): {source}")]
+    NotHttp {
+        /// The URL requested.
+        endpoint: String,
+        /// The HTTP client's parse error.
+        #[source]
+        source: Arc<dyn std::error::Error + Send + Sync>,
+    },
     /// Any other transport failure.
     #[error("{endpoint}: request failed: {source}")]
     Transport {
@@ -166,6 +177,19 @@ impl DiscoveryError {
             _ => None,
         }
     }
+    /// Something answered at the address, but not in HTTP (see [`DiscoveryError::NotHttp`]).
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// let e = modelroute::DiscoveryError::NotHttp {
+    ///     endpoint: "http://127.0.0.1:22/api/tags".into(),
+    ///     source: Arc::new(std::io::Error::other("invalid HTTP version parsed")),
+    /// };
+    /// assert!(e.is_not_http() && !e.is_quiet() && !e.is_unreachable());
+    /// ```
+    pub fn is_not_http(&self) -> bool {
+        matches!(self, DiscoveryError::NotHttp { .. })
+    }
     /// Nothing was sent because the credential would have travelled in clear text.
     pub fn is_insecure_transport(&self) -> bool {
         matches!(self, DiscoveryError::InsecureTransport { .. })
@@ -180,12 +204,14 @@ impl DiscoveryError {
             | DiscoveryError::Malformed { endpoint, .. }
             | DiscoveryError::TooLarge { endpoint, .. }
             | DiscoveryError::InsecureTransport { endpoint }
+            | DiscoveryError::NotHttp { endpoint, .. }
             | DiscoveryError::Transport { endpoint, .. } => Some(endpoint),
             DiscoveryError::NotConfigured { .. } | DiscoveryError::InvalidBaseUrl { .. } => None,
         }
     }
     /// An expected state rather than a fault: the server is not configured or not running.
-    /// Log these at debug level at most (a local Ollama that is off is normal).
+    /// Log these at debug level at most (a local Ollama that is off is normal). Something that answers
+    /// but not in HTTP ([`NotHttp`](Self::NotHttp), e.g. a wrong port) is not quiet.
     pub fn is_quiet(&self) -> bool {
         matches!(
             self,
@@ -444,6 +470,15 @@ pub enum DeploymentError {
         /// What was found (a type, never the value).
         found: &'static str,
     },
+    /// A number that cannot be used as a limit or weight (`rpm`, `tpm`, `weight`): negative, NaN,
+    /// infinite, or too large for an `f64`. The problem says which.
+    #[error("`{field}` must be a non-negative number, found {problem}")]
+    InvalidNumber {
+        /// The field, e.g. `litellm_params.rpm`.
+        field: String,
+        /// What is wrong with the number.
+        problem: NumberProblem,
+    },
     /// A field that must not be empty is empty (e.g. `model_info.id`, `model_name`).
     #[error("`{field}` must not be empty")]
     Empty {
@@ -467,6 +502,7 @@ impl DeploymentError {
             DeploymentError::MissingField { field }
             | DeploymentError::NotAnObject { field, .. } => field,
             DeploymentError::InvalidField { field, .. }
+            | DeploymentError::InvalidNumber { field, .. }
             | DeploymentError::Empty { field }
             | DeploymentError::EnvVarNotSet { field, .. } => field,
         }
@@ -476,6 +512,44 @@ impl DeploymentError {
     pub fn is_env_var_not_set(&self) -> bool {
         matches!(self, DeploymentError::EnvVarNotSet { .. })
     }
+
+    /// What is wrong with a number, for [`InvalidNumber`](Self::InvalidNumber).
+    ///
+    /// ```
+    /// use modelroute::{Deployment, NumberProblem};
+    /// let rpm = |v: &str| {
+    ///     let entry = serde_json::json!({"model_name": "m", "litellm_params": {"model": "openai/m", "rpm": v}});
+    ///     Deployment::from_value(entry).unwrap_err().number_problem()
+    /// };
+    /// assert_eq!(rpm("NaN"), Some(NumberProblem::NotANumber));
+    /// assert_eq!(rpm("inf"), Some(NumberProblem::Infinite));
+    /// assert_eq!(rpm("1e309"), Some(NumberProblem::OutOfRange));
+    /// assert_eq!(rpm("-1"), Some(NumberProblem::Negative));
+    /// ```
+    pub fn number_problem(&self) -> Option<NumberProblem> {
+        match self {
+            DeploymentError::InvalidNumber { problem, .. } => Some(*problem),
+            _ => None,
+        }
+    }
+}
+
+/// Why a number found in a config cannot be used. See [`DeploymentError::InvalidNumber`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+#[non_exhaustive]
+pub enum NumberProblem {
+    /// Below zero.
+    #[error("a negative number")]
+    Negative,
+    /// `NaN` (any spelling Rust's and Python's `float()` accept: `nan`, `NaN`, `-nan`).
+    #[error("NaN (not a number)")]
+    NotANumber,
+    /// Written as infinity: `inf`, `-inf`, `infinity`.
+    #[error("an infinite number")]
+    Infinite,
+    /// Finite as written, but beyond what an `f64` holds (`1e309`).
+    #[error("a number out of range (beyond what a 64-bit float holds)")]
+    OutOfRange,
 }
 
 /// A deployment the [`PatternRouter`](crate::PatternRouter) cannot take.

@@ -72,11 +72,12 @@ pub use config::RouterConfig;
 pub use deployment::{Deployment, DeploymentId, LiteLlmParams, ModelInfo};
 pub use error::{
     BaseUrlError, CacheError, ChangeError, ConfigError, DeploymentError, DiscoveryError, DiskIssue,
-    EntryError, ParseError, PatternError, RouteError,
+    EntryError, NumberProblem, ParseError, PatternError, RouteError,
 };
 pub use pattern::{MatchedDeployment, Pattern, PatternMatch, PatternRouter};
 pub use provider::{
-    LiteLlm, LmStudio, ModelDescriptor, ModelKind, Ollama, Pricing, Provider, ProviderKind,
+    DetailsMissing, LiteLlm, LmStudio, ModelDescriptor, ModelKind, Ollama, Pricing, Provider,
+    ProviderKind,
 };
 pub use reqwest;
 pub use router::{RequestContext, Route, Router};

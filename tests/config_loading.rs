@@ -421,3 +421,86 @@ fn invalid_values_are_described_by_type_never_by_value() {
     assert!(!shown.contains("12345678"), "{shown}");
     assert_eq!(err.field(), Some("litellm_params.api_key"));
 }
+
+#[test]
+fn rpm_and_tpm_that_are_nan_infinite_or_out_of_range_say_what_they_are() {
+    use modelroute::{DeploymentError, EntryError, NumberProblem};
+    let cases = [
+        ("rpm", r#""NaN""#, NumberProblem::NotANumber, "NaN"),
+        ("tpm", r#""nan""#, NumberProblem::NotANumber, "NaN"),
+        ("rpm", r#""inf""#, NumberProblem::Infinite, "infinite"),
+        ("tpm", r#""-Infinity""#, NumberProblem::Infinite, "infinite"),
+        (
+            "rpm",
+            r#""1e309""#,
+            NumberProblem::OutOfRange,
+            "out of range",
+        ),
+        (
+            "tpm",
+            r#"" 1e309 ""#,
+            NumberProblem::OutOfRange,
+            "out of range",
+        ),
+        (
+            "rpm",
+            r#"-5"#,
+            NumberProblem::Negative,
+            "found a negative number",
+        ),
+        (
+            "tpm",
+            r#""-1e309""#,
+            NumberProblem::OutOfRange,
+            "out of range",
+        ),
+    ];
+    for (key, value, problem, says) in cases {
+        let text = format!(
+            r#"{{"model_list": [{{"model_name": "m", "litellm_params": {{"model": "openai/m", "{key}": {value}}}}}]}}"#
+        );
+        let err = RouterConfig::from_json(&text).unwrap_err();
+        let field = format!("litellm_params.{key}");
+        assert_eq!(err.field(), Some(field.as_str()), "{text}: {err}");
+        let ConfigError::Deployment { source, .. } = &err else {
+            panic!("{text}: {err:?}");
+        };
+        let EntryError::Invalid(invalid) = source.as_ref() else {
+            panic!("{text}: {err:?}");
+        };
+        assert!(
+            matches!(invalid, DeploymentError::InvalidNumber { .. }),
+            "{text}: {invalid:?}"
+        );
+        assert_eq!(invalid.number_problem(), Some(problem), "{text}");
+        let shown = err.to_string();
+        assert!(shown.contains(says), "{text}: {shown}");
+        if problem != NumberProblem::Negative {
+            assert!(!shown.contains("found a negative"), "{text}: {shown}");
+        }
+    }
+}
+
+#[cfg(feature = "yaml")]
+#[test]
+fn yaml_plain_inf_and_1e309_are_strings_reported_as_infinite_and_out_of_range() {
+    use modelroute::NumberProblem;
+    // PyYAML reads `inf` and `1e309` (no dot) as strings; LiteLLM would then parse them as floats.
+    for (value, problem) in [
+        ("inf", NumberProblem::Infinite),
+        ("1e309", NumberProblem::OutOfRange),
+        ("NaN", NumberProblem::NotANumber),
+    ] {
+        let text = format!(
+            "model_list:\n  - model_name: m\n    litellm_params: {{model: openai/m, rpm: {value}}}\n"
+        );
+        let err = RouterConfig::from_yaml(&text).unwrap_err();
+        let ConfigError::Deployment { source, .. } = &err else {
+            panic!("{value}: {err:?}");
+        };
+        let EntryError::Invalid(invalid) = source.as_ref() else {
+            panic!("{value}: {err:?}");
+        };
+        assert_eq!(invalid.number_problem(), Some(problem), "{value}: {err}");
+    }
+}

@@ -5,7 +5,9 @@
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use modelroute::{DiscoveryError, ModelKind, Ollama, Provider, ProviderKind, Secret};
+use modelroute::{
+    DetailsMissing, DiscoveryError, ModelKind, Ollama, Provider, ProviderKind, Secret,
+};
 use serde_json::json;
 use wiremock::matchers::{body_partial_json, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -265,10 +267,259 @@ async fn a_failing_or_slow_show_keeps_the_model_without_its_details() {
         assert_eq!(d.kind, ModelKind::Unknown, "{}", d.id);
         assert_eq!(d.loaded, Some(false), "{}", d.id);
     }
+    // Each model says why its details are missing; the slow one hit its own timeout, not the deadline.
+    let why: Vec<Option<DetailsMissing>> = m.iter().map(|d| d.details_missing).collect();
+    assert_eq!(
+        why,
+        [
+            None,
+            Some(DetailsMissing::RequestFailed),
+            Some(DetailsMissing::RequestFailed),
+            Some(DetailsMissing::Malformed),
+            Some(DetailsMissing::RequestFailed),
+        ]
+    );
     assert!(
         took < Duration::from_secs(3),
         "the slow /api/show was cut at its timeout, took {took:?}"
     );
+}
+
+/// Mounts an `/api/show` that never answers (an hour, far beyond any bound of these tests).
+async fn mount_show_that_never_answers(server: &MockServer) {
+    Mock::given(method("POST"))
+        .and(path("/api/show"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(show_body("llama", 8192, &["completion"]))
+                .set_delay(Duration::from_secs(3600)),
+        )
+        .mount(server)
+        .await;
+}
+
+async fn show_requests_received(server: &MockServer) -> usize {
+    server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == "/api/show")
+        .count()
+}
+
+/// A bound on a whole test's wait, far above what the behaviour under test needs: if a listing is not
+/// done by then, it has no end worth waiting for.
+const TEST_BOUND: Duration = Duration::from_secs(20);
+
+#[tokio::test]
+async fn forty_models_whose_show_never_answers_are_listed_without_details_at_the_deadline() {
+    let server = MockServer::start().await;
+    let names: Vec<String> = (0..40).map(|i| format!("m{i}:latest")).collect();
+    mount_json(
+        &server,
+        "GET",
+        "/api/tags",
+        200,
+        json!({"models": names.iter().map(|n| tag(n)).collect::<Vec<_>>()}),
+    )
+    .await;
+    mount_show_that_never_answers(&server).await;
+    mount_json(
+        &server,
+        "GET",
+        "/api/ps",
+        200,
+        json!({"models": [{"name": "m3:latest"}]}),
+    )
+    .await;
+
+    // The per-request timeout stays at its default (10 s): without an overall deadline, 40 models at 4 at
+    // a time would take 10 rounds of 10 s.
+    let p = ollama(&server).with_list_deadline(Duration::from_millis(500));
+    assert_eq!(p.timeout(), Duration::from_secs(10));
+    let m = tokio::time::timeout(TEST_BOUND, p.list_models(&client()))
+        .await
+        .expect("the listing ends at its deadline")
+        .expect("the list, without details");
+    let ids: Vec<&str> = m.iter().map(|d| d.id.as_str()).collect();
+    assert_eq!(ids, names, "every model listed, in the server's order");
+    for d in &m {
+        assert_eq!(
+            d.details_missing,
+            Some(DetailsMissing::DeadlineReached),
+            "{}",
+            d.id
+        );
+        assert_eq!(d.context_window, None, "{}", d.id);
+    }
+    assert_eq!(m[3].loaded, Some(true), "/api/ps answered in time");
+    assert_eq!(
+        show_requests_received(&server).await,
+        Ollama::DEFAULT_SHOW_CONCURRENCY,
+        "the first round started, and no /api/show started after the deadline"
+    );
+}
+
+#[tokio::test]
+async fn models_described_before_the_deadline_keep_their_details() {
+    let server = MockServer::start().await;
+    mount_json(
+        &server,
+        "GET",
+        "/api/tags",
+        200,
+        json!({"models": [tag("fast:1"), tag("stuck:1")]}),
+    )
+    .await;
+    mount_show(
+        &server,
+        "fast:1",
+        200,
+        show_body("llama", 8192, &["completion", "tools"]),
+    )
+    .await;
+    mount_show_that_never_answers(&server).await;
+    let m = tokio::time::timeout(
+        TEST_BOUND,
+        ollama(&server)
+            .with_list_deadline(Duration::from_millis(500))
+            .list_models(&client()),
+    )
+    .await
+    .expect("the listing ends at its deadline")
+    .unwrap();
+    assert_eq!(
+        (
+            m[0].context_window,
+            m[0].supports_tools,
+            m[0].details_missing
+        ),
+        (Some(8192), Some(true), None)
+    );
+    assert_eq!(m[1].details_missing, Some(DetailsMissing::DeadlineReached));
+    assert_eq!(m[1].loaded, None, "/api/ps is not mounted: unknown");
+}
+
+#[tokio::test]
+async fn tags_that_miss_the_deadline_fail_the_listing_as_timed_out() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/tags"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"models": [tag("m:1")]}))
+                // Well within the per-request timeout (10 s), far beyond the deadline.
+                .set_delay(Duration::from_secs(3)),
+        )
+        .mount(&server)
+        .await;
+    let err = tokio::time::timeout(
+        TEST_BOUND,
+        ollama(&server)
+            .with_list_deadline(Duration::from_millis(300))
+            .list_models(&client()),
+    )
+    .await
+    .expect("the listing ends at its deadline")
+    .unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+    assert!(err.endpoint().unwrap().ends_with("/api/tags"));
+}
+
+#[tokio::test]
+async fn a_twenty_thousand_model_tags_list_makes_at_most_the_capped_show_requests() {
+    let server = MockServer::start().await;
+    // 20,000 entries that each lack details (the issue's ~935 KiB /api/tags).
+    let names: Vec<String> = (0..20_000).map(|i| format!("model-{i}:latest")).collect();
+    mount_json(
+        &server,
+        "GET",
+        "/api/tags",
+        200,
+        json!({"models": names.iter().map(|n| json!({"name": n, "model": n})).collect::<Vec<_>>()}),
+    )
+    .await;
+    mount_json(
+        &server,
+        "POST",
+        "/api/show",
+        200,
+        show_body("llama", 8192, &["completion"]),
+    )
+    .await;
+    let p = ollama(&server).with_list_deadline(Duration::from_secs(60));
+    assert_eq!(p.max_show_requests(), Ollama::DEFAULT_MAX_SHOW_REQUESTS);
+    let m = p.list_models(&client()).await.unwrap();
+    assert_eq!(m.len(), 20_000, "every model is listed");
+    let cap = Ollama::DEFAULT_MAX_SHOW_REQUESTS;
+    assert_eq!(show_requests_received(&server).await, cap);
+    assert!(
+        m[..cap]
+            .iter()
+            .all(|d| d.context_window == Some(8192) && d.details_missing.is_none()),
+        "the first models, in the server's order, are described"
+    );
+    assert!(
+        m[cap..]
+            .iter()
+            .all(|d| d.context_window.is_none()
+                && d.details_missing == Some(DetailsMissing::CapReached)),
+        "the rest are listed without details, and say why"
+    );
+}
+
+#[tokio::test]
+async fn the_show_cap_is_configurable_and_zero_asks_about_none() {
+    let server = MockServer::start().await;
+    let mut described = tag("described:1");
+    described["details"]["context_length"] = json!(4096);
+    described["capabilities"] = json!(["completion"]);
+    mount_json(
+        &server,
+        "GET",
+        "/api/tags",
+        200,
+        json!({"models": [tag("a:1"), described, tag("b:1"), tag("c:1")]}),
+    )
+    .await;
+    mount_json(
+        &server,
+        "POST",
+        "/api/show",
+        200,
+        show_body("llama", 8192, &["completion"]),
+    )
+    .await;
+    let m = ollama(&server)
+        .with_max_show_requests(2)
+        .list_models(&client())
+        .await
+        .unwrap();
+    let why: Vec<Option<DetailsMissing>> = m.iter().map(|d| d.details_missing).collect();
+    // A model the list already describes needs no /api/show and does not count against the cap.
+    assert_eq!(why, [None, None, None, Some(DetailsMissing::CapReached)]);
+    assert_eq!(show_requests_received(&server).await, 2);
+
+    server.reset().await;
+    mount_json(
+        &server,
+        "GET",
+        "/api/tags",
+        200,
+        json!({"models": [tag("a:1"), tag("b:1")]}),
+    )
+    .await;
+    let m = ollama(&server)
+        .with_max_show_requests(0)
+        .list_models(&client())
+        .await
+        .unwrap();
+    assert!(
+        m.iter()
+            .all(|d| d.details_missing == Some(DetailsMissing::CapReached))
+    );
+    assert_eq!(show_requests_received(&server).await, 0);
 }
 
 #[tokio::test]

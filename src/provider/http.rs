@@ -1,8 +1,9 @@
 //! The HTTP side shared by the providers: one request with a per-request timeout, a body read chunk by
 //! chunk up to a size limit, and every failure classified into a [`DiscoveryError`].
 //!
-//! - Connection refused / DNS failure → [`DiscoveryError::Unreachable`]; deadline passed →
-//!   [`DiscoveryError::TimedOut`]; 401 / 403 → [`DiscoveryError::Unauthorized`]; any other non-2xx →
+//! - Connection refused / DNS failure → [`DiscoveryError::Unreachable`]; an answer that is not HTTP (a
+//!   server of another protocol, a response head over the client's limit) → [`DiscoveryError::NotHttp`];
+//!   deadline passed → [`DiscoveryError::TimedOut`]; 401 / 403 → [`DiscoveryError::Unauthorized`]; any other non-2xx →
 //!   [`DiscoveryError::Status`] with the server's own message (from `{"error": "..."}`,
 //!   `{"error": {"message": "..."}}`, `{"detail": "..."}` or a short plain-text body), truncated, with
 //!   the API key replaced by `***` should the server echo it. Headers are never copied into an error.
@@ -10,7 +11,7 @@
 //!   or while reading, without buffering more than the limit.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
 
@@ -134,11 +135,20 @@ impl Conn<'_> {
         // connection. That retry tells "the server went away" (connect refused: `Unreachable`, quiet) from
         // a passing hiccup (it succeeds), instead of reporting a loud `Transport` error.
         // If the retry meets a closed connection too (another pooled one), the server is going away.
+        // An answer that is not HTTP is retried too (it may be a stale pooled connection) and reported
+        // as such if the new connection gets one as well.
+        // The retry gets what is left of the timeout: the timeout bounds the request, retry included.
         let retry = req.try_clone();
+        let started = Instant::now();
         let mut resp = match (req.send().await, retry) {
             (Ok(resp), _) => resp,
-            (Err(e), Some(retry)) if is_closed_connection(&e) => match retry.send().await {
+            (Err(e), Some(retry)) if is_closed_connection(&e) => match retry
+                .timeout(self.opts.timeout.saturating_sub(started.elapsed()))
+                .send()
+                .await
+            {
                 Ok(resp) => resp,
+                Err(e) if is_not_http(&e) => return Err(classify(e, url)),
                 Err(e) if is_closed_connection(&e) => {
                     return Err(DiscoveryError::Unreachable {
                         endpoint: url.to_string(),
@@ -208,11 +218,34 @@ fn is_closed_connection(e: &reqwest::Error) -> bool {
     e.is_request() && !e.is_timeout() && !e.is_connect() && !e.is_body() && !e.is_decode()
 }
 
+/// Whether the peer answered something that is not HTTP: hyper could not parse the response head
+/// (`SSH-2.0-...` where a status line belongs, a head over its size limit), or the peer sent bytes before
+/// any request was written (a server that speaks first: SSH, SMTP, FTP, MySQL; an HTTP server never does).
+/// Hyper has no predicate for the latter, so its kind is recognized by its fixed description;
+/// `tests/discovery_not_http.rs` checks both against real sockets.
+fn is_not_http(e: &reqwest::Error) -> bool {
+    let mut source = std::error::Error::source(e);
+    while let Some(err) = source {
+        if let Some(h) = err.downcast_ref::<hyper::Error>()
+            && (h.is_parse() || h.to_string() == "received unexpected message from connection")
+        {
+            return true;
+        }
+        source = err.source();
+    }
+    false
+}
+
 /// Maps a transport error to the outcome it means.
 pub(crate) fn classify(e: reqwest::Error, url: &str) -> DiscoveryError {
     let endpoint = url.to_string();
     if e.is_timeout() {
         DiscoveryError::TimedOut { endpoint }
+    } else if is_not_http(&e) {
+        DiscoveryError::NotHttp {
+            endpoint,
+            source: Arc::new(e.without_url()),
+        }
     } else if e.is_connect() {
         DiscoveryError::Unreachable {
             endpoint,

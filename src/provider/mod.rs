@@ -181,6 +181,40 @@ pub struct ModelDescriptor {
     pub pricing: Option<Pricing>,
     /// The server's entry for this model, as received.
     pub raw: serde_json::Value,
+    /// Set when the provider meant to ask the server for more about this model (Ollama's `/api/show`: its
+    /// context length and capabilities) and did not get it: the model is listed without those details,
+    /// and this says why. `None` when nothing was missed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details_missing: Option<DetailsMissing>,
+}
+
+/// Why a listed model lacks the details its provider asks for separately (see
+/// [`ModelDescriptor::details_missing`]). The model itself is listed either way.
+///
+/// ```
+/// use modelroute::{DetailsMissing, ModelDescriptor};
+/// fn note(m: &ModelDescriptor) -> &'static str {
+///     match m.details_missing {
+///         None => "complete",
+///         Some(DetailsMissing::DeadlineReached) => "server too slow: try again later",
+///         Some(DetailsMissing::CapReached) => "too many models: raise the cap to learn more",
+///         Some(_) => "the server could not describe it",
+///     }
+/// }
+/// assert_eq!(note(&ModelDescriptor::new("llama3.2:latest")), "complete");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum DetailsMissing {
+    /// The listing's overall deadline passed before the details came (or before they were asked for).
+    DeadlineReached,
+    /// More models lacked details than the provider asks about in one listing; this one was not asked about.
+    CapReached,
+    /// The request for the details failed: an error status, a transport error, or its own timeout.
+    RequestFailed,
+    /// The server answered with a body that does not parse.
+    Malformed,
 }
 
 impl ModelDescriptor {
@@ -197,6 +231,36 @@ impl ModelDescriptor {
             loaded: None,
             pricing: None,
             raw: serde_json::Value::Null,
+            details_missing: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn details_missing_is_written_only_when_set_and_read_back() {
+        // A descriptor saved before the field existed (an older cache file) reads as complete.
+        let old: ModelDescriptor = serde_json::from_str(
+            r#"{"id":"m","kind":"chat","context_window":null,"max_output_tokens":null,"supports_tools":null,
+                "supports_vision":null,"supports_reasoning":null,"loaded":null,"pricing":null,"raw":null}"#,
+        )
+        .unwrap();
+        assert_eq!(old.details_missing, None);
+        assert!(
+            !serde_json::to_string(&old)
+                .unwrap()
+                .contains("details_missing")
+        );
+        let mut d = ModelDescriptor::new("m");
+        d.details_missing = Some(DetailsMissing::DeadlineReached);
+        let text = serde_json::to_string(&d).unwrap();
+        assert!(
+            text.contains(r#""details_missing":"deadline_reached""#),
+            "{text}"
+        );
+        assert_eq!(serde_json::from_str::<ModelDescriptor>(&text).unwrap(), d);
     }
 }

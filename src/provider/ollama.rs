@@ -7,6 +7,13 @@
 //!   servers put both in the list), at most [`Ollama::with_show_concurrency`] at a time (default 4), each
 //!   with the per-request timeout. A failing `/api/show` (error, timeout, odd body) keeps the model in the
 //!   list without those fields: one broken model never empties the list.
+//! - **Every wait has an end**: a listing takes at most [`Ollama::with_list_deadline`] (default 10 s), all
+//!   requests included: each request's timeout is cut to what is left, and no `/api/show` starts once it
+//!   has passed. At most [`Ollama::with_max_show_requests`] models (default 256, in the server's order) are
+//!   asked about per listing. A model whose details did not come, for whichever reason, is listed without
+//!   them and its [`details_missing`](ModelDescriptor::details_missing) says why
+//!   ([`DetailsMissing`]). Only `/api/tags` itself (or its `/v1/models` fallback) missing the deadline fails
+//!   the listing, with [`DiscoveryError::TimedOut`].
 //! - **`/api/ps`**: fetched alongside; if it fails, `loaded` stays unknown.
 //! - **Fallback**: if `/api/tags` does not exist (HTTP 404 / 405: a server that only speaks the
 //!   OpenAI-compatible API), `/v1/models` is read instead; its `"data": null` is an empty list.
@@ -14,17 +21,17 @@
 //! - **Key**: none is needed locally; `OLLAMA_API_KEY` (ollama.com) is sent as `Authorization: Bearer`.
 
 use std::net::IpAddr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::http;
+use super::http::{self, Conn, HttpOptions};
 use super::json::{self, u64_of};
 use super::openai::parse_model_list;
 use super::server::{Server, non_blank, parse_base_url, provider_api};
-use super::{ModelDescriptor, ModelKind, Provider, ProviderKind};
+use super::{DetailsMissing, ModelDescriptor, ModelKind, Provider, ProviderKind};
 use crate::base_url::BaseUrl;
 use crate::env::{Environment, ProcessEnv};
 use crate::error::{BaseUrlError, DiscoveryError, ParseError};
@@ -50,6 +57,8 @@ const NAME: &str = "ollama";
 pub struct Ollama {
     server: Server,
     show_concurrency: usize,
+    list_deadline: Duration,
+    max_show_requests: usize,
 }
 
 impl Ollama {
@@ -61,6 +70,12 @@ impl Ollama {
     pub const DEFAULT_BASE_URL: &'static str = "http://127.0.0.1:11434";
     /// Default number of `/api/show` requests in flight at once.
     pub const DEFAULT_SHOW_CONCURRENCY: usize = 4;
+    /// Default overall deadline of one listing: 10 s, the per-request timeout, so that with the defaults
+    /// a listing never takes longer than one request may.
+    pub const DEFAULT_LIST_DEADLINE: Duration = Duration::from_secs(10);
+    /// Default cap on the `/api/show` requests of one listing: 256, more models than a machine serves in
+    /// practice, few enough that a hostile `/api/tags` cannot make thousands of requests.
+    pub const DEFAULT_MAX_SHOW_REQUESTS: usize = 256;
 
     /// A server at `base_url` (a URL with a scheme; for an `OLLAMA_HOST`-style value use
     /// [`parse_ollama_host`]), sending `key` if any.
@@ -73,6 +88,8 @@ impl Ollama {
         Ollama {
             server: Server::new(base_url, key, http::DEFAULT_LOCAL_TIMEOUT),
             show_concurrency: Self::DEFAULT_SHOW_CONCURRENCY,
+            list_deadline: Self::DEFAULT_LIST_DEADLINE,
+            max_show_requests: Self::DEFAULT_MAX_SHOW_REQUESTS,
         }
     }
 
@@ -112,19 +129,70 @@ impl Ollama {
         self.show_concurrency
     }
 
+    /// Sets the overall deadline of one [`list_models`](Provider::list_models) (default
+    /// [`DEFAULT_LIST_DEADLINE`](Self::DEFAULT_LIST_DEADLINE), 10 s). Every request of the listing gets the
+    /// per-request timeout cut to what is left of it, and no `/api/show` starts after it: models still
+    /// without details are listed with [`DetailsMissing::DeadlineReached`]. If `/api/tags` itself does not
+    /// answer in time, the listing fails with [`DiscoveryError::TimedOut`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use modelroute::Ollama;
+    /// let ollama = Ollama::new("http://127.0.0.1:11434", None)?.with_list_deadline(Duration::from_secs(3));
+    /// assert_eq!(ollama.list_deadline(), Duration::from_secs(3));
+    /// # Ok::<(), modelroute::DiscoveryError>(())
+    /// ```
+    pub fn with_list_deadline(mut self, deadline: Duration) -> Self {
+        self.list_deadline = deadline;
+        self
+    }
+
+    /// The overall deadline of one listing.
+    pub fn list_deadline(&self) -> Duration {
+        self.list_deadline
+    }
+
+    /// Sets how many `/api/show` requests one listing makes at most (default
+    /// [`DEFAULT_MAX_SHOW_REQUESTS`](Self::DEFAULT_MAX_SHOW_REQUESTS), 256). The first `n` models that need
+    /// details, in the server's order, are asked about; the others are listed with
+    /// [`DetailsMissing::CapReached`]. `0` asks about none.
+    ///
+    /// ```
+    /// use modelroute::Ollama;
+    /// let ollama = Ollama::new("http://127.0.0.1:11434", None)?.with_max_show_requests(16);
+    /// assert_eq!(ollama.max_show_requests(), 16);
+    /// assert_eq!(Ollama::new("http://127.0.0.1:11434", None)?.max_show_requests(), 256);
+    /// # Ok::<(), modelroute::DiscoveryError>(())
+    /// ```
+    pub fn with_max_show_requests(mut self, n: usize) -> Self {
+        self.max_show_requests = n;
+        self
+    }
+
+    /// How many `/api/show` requests one listing makes at most.
+    pub fn max_show_requests(&self) -> usize {
+        self.max_show_requests
+    }
+
     /// The body of [`Provider::list_models`](super::Provider::list_models).
     async fn fetch_models(
         &self,
         client: &reqwest::Client,
     ) -> Result<Vec<ModelDescriptor>, DiscoveryError> {
+        let deadline = Deadline::after(self.list_deadline);
         let root = self.server.root();
         let tags_url = http::endpoint(&root, "api/tags");
         let conn = self.server.conn(client, &tags_url)?;
-        let mut models = match conn.get(&tags_url).await {
+        let mut models = match deadline
+            .within(&conn, &tags_url, async |c| c.get(&tags_url).await)
+            .await
+        {
             Ok(body) => parse_tags(&body).map_err(|e| e.at_endpoint(tags_url.as_str()))?,
             Err(e) if http::is_endpoint_missing(&e) => {
                 let url = http::endpoint(&root, "v1/models");
-                let body = conn.get(&url).await?;
+                let body = deadline
+                    .within(&conn, &url, async |c| c.get(&url).await)
+                    .await?;
                 return parse_model_list(&body).map_err(|e| e.at_endpoint(url.as_str()));
             }
             Err(e) => return Err(e),
@@ -135,14 +203,23 @@ impl Ollama {
 
         let ps_url = http::endpoint(&root, "api/ps");
         let show_url = http::endpoint(&root, "api/show");
-        let wanted: Vec<(usize, String)> = models
-            .iter()
-            .enumerate()
-            .filter(|(_, d)| d.context_window.is_none() || !has_capabilities(&d.raw))
-            .map(|(i, d)| (i, d.id.clone()))
-            .collect();
+        // The models to ask about, in the server's order, up to the cap; the rest are marked.
+        let mut wanted: Vec<(usize, String)> = Vec::new();
+        for (i, d) in models.iter_mut().enumerate() {
+            if d.context_window.is_some() && has_capabilities(&d.raw) {
+                continue;
+            }
+            if wanted.len() < self.max_show_requests {
+                wanted.push((i, d.id.clone()));
+            } else {
+                d.details_missing = Some(DetailsMissing::CapReached);
+            }
+        }
         let ps = async {
-            let body = conn.get(&ps_url).await.ok()?;
+            let body = deadline
+                .within(&conn, &ps_url, async |c| c.get(&ps_url).await)
+                .await
+                .ok()?;
             parse_ps(&body).ok()
         };
         let shows = futures_util::stream::iter(wanted)
@@ -151,9 +228,13 @@ impl Ollama {
                 async move {
                     // `name` is the field of servers before 0.1.40; newer ones read `model`.
                     let req = json!({ "model": name, "name": name });
-                    let info = match conn.post_json(show_url, &req).await {
-                        Ok(body) => parse_show(&body).ok(),
-                        Err(_) => None,
+                    let info = match deadline
+                        .within(&conn, show_url, async |c| c.post_json(show_url, &req).await)
+                        .await
+                    {
+                        Ok(body) => parse_show(&body).map_err(|_| DetailsMissing::Malformed),
+                        Err(e) if deadline.cut_short(&e) => Err(DetailsMissing::DeadlineReached),
+                        Err(_) => Err(DetailsMissing::RequestFailed),
                     };
                     (i, info)
                 }
@@ -163,24 +244,87 @@ impl Ollama {
         let (loaded, shows) = futures_util::future::join(ps, shows).await;
 
         for (i, info) in shows {
-            if let (Some(info), Some(d)) = (info, models.get_mut(i)) {
-                d.context_window = d.context_window.or(info.context_length);
-                if !has_capabilities(&d.raw) {
-                    apply_capabilities(d, &info.capabilities);
+            let Some(d) = models.get_mut(i) else { continue };
+            match info {
+                Ok(info) => {
+                    d.context_window = d.context_window.or(info.context_length);
+                    if !has_capabilities(&d.raw) {
+                        apply_capabilities(d, &info.capabilities);
+                    }
                 }
+                Err(why) => d.details_missing = Some(why),
             }
         }
         if let Some(loaded) = loaded {
+            // A set: a long `/api/ps` against a long `/api/tags` stays linear.
+            let loaded: std::collections::HashSet<&str> =
+                loaded.iter().map(String::as_str).collect();
             for d in &mut models {
                 let model = json::str_of(d.raw.get("model"));
                 d.loaded = Some(
-                    loaded
-                        .iter()
-                        .any(|l| *l == d.id || Some(l.as_str()) == model),
+                    loaded.contains(d.id.as_str()) || model.is_some_and(|m| loaded.contains(m)),
                 );
             }
         }
         Ok(models)
+    }
+}
+
+/// The end of one listing: every request made for it is given the per-request timeout cut to what is left
+/// (the caller's client enforces it; the library needs no timer of its own), and none starts once it has
+/// passed.
+#[derive(Clone, Copy)]
+struct Deadline {
+    /// `None`: a deadline too far away for an `Instant` (e.g. `Duration::MAX`), that is, none.
+    at: Option<Instant>,
+}
+
+impl Deadline {
+    fn after(span: Duration) -> Self {
+        Deadline {
+            at: Instant::now().checked_add(span),
+        }
+    }
+
+    /// The timeout for a request starting now (`per_request`, or less if the deadline is nearer);
+    /// `None` once the deadline has passed.
+    fn timeout(&self, per_request: Duration) -> Option<Duration> {
+        match self.at {
+            None => Some(per_request),
+            Some(at) => {
+                let left = at.saturating_duration_since(Instant::now());
+                (!left.is_zero()).then(|| left.min(per_request))
+            }
+        }
+    }
+
+    /// Runs `request` on `conn` with its timeout cut to the deadline; past the deadline, sends nothing and
+    /// reports [`DiscoveryError::TimedOut`] for `url`.
+    async fn within(
+        &self,
+        conn: &Conn<'_>,
+        url: &str,
+        request: impl AsyncFnOnce(Conn<'_>) -> Result<Vec<u8>, DiscoveryError>,
+    ) -> Result<Vec<u8>, DiscoveryError> {
+        let Some(timeout) = self.timeout(conn.opts.timeout) else {
+            return Err(DiscoveryError::TimedOut {
+                endpoint: url.to_string(),
+            });
+        };
+        let opts = HttpOptions {
+            timeout,
+            ..*conn.opts
+        };
+        request(Conn {
+            opts: &opts,
+            ..*conn
+        })
+        .await
+    }
+
+    /// Whether `e` is the deadline's doing: a timeout, with the deadline now passed.
+    fn cut_short(&self, e: &DiscoveryError) -> bool {
+        e.is_timeout() && self.at.is_some_and(|at| Instant::now() >= at)
     }
 }
 
@@ -189,7 +333,7 @@ provider_api!(
     kind: ProviderKind::Ollama,
     credential: "key",
     timeout_doc: "Sets the per-request timeout (default 10 s), for `/api/tags` and each `/api/show`.",
-    debug_extra: [show_concurrency],
+    debug_extra: [show_concurrency, list_deadline, max_show_requests],
 );
 
 #[derive(Deserialize)]
