@@ -5,7 +5,9 @@
 //! order of `litellm_params`, so a config round-trips without loss. When `model_info.id` is absent the id is
 //! the one LiteLLM itself computes (see [`DeploymentId::litellm`]), so one config gives the same ids in both.
 //! `os.environ/NAME` values of `litellm_params` are resolved when the deployment is built; secrets such as
-//! `api_key` are held as [`Secret`] and never printed.
+//! `api_key` are held as [`Secret`] and never printed, and `Debug` masks every other credential by its
+//! key's name or by its form, at any depth ([`redact`]: URL userinfo, `?api-key=`,
+//! `Cookie` / `Authorization` headers...). Serialization writes back exactly what was read.
 //!
 //! ```
 //! use modelroute::Deployment;
@@ -37,6 +39,7 @@ use serde_json::{Map, Value};
 pub use self::id::DeploymentId;
 use crate::env::{self, Environment, ProcessEnv};
 use crate::error::{DeploymentError, NumberProblem};
+use crate::redact::{self, RedactedMap};
 use crate::secret::Secret;
 
 /// One deployment of a model group: LiteLLM's `model_list` entry.
@@ -272,11 +275,11 @@ impl fmt::Debug for Deployment {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut s = f.debug_struct("Deployment");
         s.field("id", &self.id)
-            .field("model_name", &self.model_name)
+            .field("model_name", &redact::text(&self.model_name))
             .field("litellm_params", &self.litellm_params)
             .field("model_info", &self.model_info);
         if !self.extra.is_empty() {
-            s.field("extra", &Redacted(&self.extra));
+            s.field("extra", &RedactedMap(&self.extra));
         }
         s.finish()
     }
@@ -451,16 +454,14 @@ impl LiteLlmParams {
     }
 }
 
+/// Credentials masked (see [`redact`]): values of credential-named keys at any depth, values read from
+/// the environment, and credentials recognisable by their form (URL userinfo, `?api-key=`, `Bearer ...`).
 impl fmt::Debug for LiteLlmParams {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut m = f.debug_map();
         for (k, v) in self.effective() {
             let from_env = self.written.get(k) != Some(v);
-            if from_env || is_secret_key(k) {
-                m.entry(k, &format_args!("***"));
-            } else {
-                m.entry(k, &Redacted(v));
-            }
+            redact::entry(&mut m, k, v, from_env);
         }
         m.finish()
     }
@@ -578,48 +579,10 @@ impl ModelInfo {
     }
 }
 
+/// Credentials masked at any depth, as [`LiteLlmParams`] masks them.
 impl fmt::Debug for ModelInfo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&Redacted(&self.written), f)
-    }
-}
-
-/// Whether a parameter name holds a credential (redacted in `Debug`).
-fn is_secret_key(key: &str) -> bool {
-    let k = key.to_ascii_lowercase();
-    k.contains("key")
-        || k.contains("secret")
-        || k.contains("password")
-        || k.contains("credential")
-        || k.ends_with("token")
-        || k.contains("authorization")
-}
-
-/// Debug for JSON values with secret-looking keys masked at every depth.
-struct Redacted<'a, T>(&'a T);
-
-impl fmt::Debug for Redacted<'_, Map<String, Value>> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut m = f.debug_map();
-        for (k, v) in self.0 {
-            if is_secret_key(k) {
-                m.entry(k, &format_args!("***"));
-            } else {
-                m.entry(k, &Redacted(v));
-            }
-        }
-        m.finish()
-    }
-}
-
-impl fmt::Debug for Redacted<'_, Value> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0 {
-            Value::Object(map) => fmt::Debug::fmt(&Redacted(map), f),
-            Value::Array(items) => f.debug_list().entries(items.iter().map(Redacted)).finish(),
-            Value::String(s) => fmt::Debug::fmt(s, f),
-            other => write!(f, "{other}"),
-        }
+        fmt::Debug::fmt(&RedactedMap(&self.written), f)
     }
 }
 

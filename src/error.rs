@@ -1,6 +1,8 @@
 //! Every error type of the crate, one enum per concept, each `#[non_exhaustive]`.
 //!
-//! No error message ever contains a secret: API keys are held in [`Secret`](crate::Secret), which prints `***`.
+//! No error message ever contains a secret: API keys are held in [`Secret`](crate::Secret), which prints `***`;
+//! what a server sends back is quoted only as a scrubbed excerpt, and parse errors name the path and what
+//! was expected there, never the value found ([`redact`](crate::redact)).
 
 use std::sync::Arc;
 
@@ -97,7 +99,7 @@ pub enum DiscoveryError {
         endpoint: String,
         /// Where in the body (e.g. `data[3].id`; `.` for the whole body).
         path: String,
-        /// What is wrong there.
+        /// What is wrong there: what was expected and the kind of value found, never the value.
         reason: String,
     },
     /// The body exceeded the configured size limit.
@@ -419,7 +421,8 @@ impl CacheError {
 pub struct ParseError {
     /// Where in the body: `data[3].model_name`, or `.` for the whole body.
     pub path: String,
-    /// What is wrong there.
+    /// What is wrong there: what was expected and the kind of value found (`invalid type: found a
+    /// string, expected a sequence`), never the value itself (a server may put a credential anywhere).
     pub reason: String,
 }
 
@@ -583,7 +586,7 @@ pub enum PatternError {
         id: crate::DeploymentId,
         /// The pattern (model_name or team public name).
         pattern: String,
-        /// The target (`litellm_params.model`).
+        /// The target (`litellm_params.model`), with credentials masked ([`redact::text`](crate::redact::text)).
         target: String,
         /// `*` in the pattern.
         pattern_wildcards: usize,

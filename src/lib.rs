@@ -46,7 +46,9 @@
 //! ## Errors
 //! One `#[non_exhaustive]` enum per concept in [`error`], each with predicates (for example
 //! [`DiscoveryError::is_quiet`] tells an expected state, such as a local server that is off, from a fault).
-//! No error message contains a secret.
+//! No error message contains a secret: a server's message is quoted as a scrubbed excerpt, and parse
+//! errors name the path and what was expected, never the value found. [`redact`] masks credentials in
+//! `Debug` by their form as well as by their key's name.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 
@@ -59,6 +61,7 @@ pub mod env;
 pub mod error;
 pub mod pattern;
 pub mod provider;
+pub mod redact;
 pub mod router;
 pub mod secret;
 

@@ -667,7 +667,7 @@ impl PatternRouter {
             return Err(PatternError::WildcardCountMismatch {
                 id: deployment.id().clone(),
                 pattern: pattern.as_str().to_string(),
-                target: deployment.litellm_params().model().to_string(),
+                target: crate::redact::text(deployment.litellm_params().model()).into_owned(),
                 pattern_wildcards: pattern.wildcards(),
                 target_wildcards: target.wildcards(),
             });

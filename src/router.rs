@@ -281,14 +281,26 @@ impl fmt::Display for RouteReason {
 /// The deployment chosen for a request, its concrete model name, and why.
 ///
 /// Holds the deployment (alive even if a reconcile removes it meanwhile) and counts as a request in flight
-/// for that deployment until dropped: keep it for the duration of the request.
-#[derive(Debug)]
+/// for that deployment until dropped: keep it for the duration of the request. `Debug` masks credentials
+/// (in the deployment, and in the concrete model name: see [`redact`](crate::redact)).
 pub struct Route {
     deployment: Arc<Deployment>,
     model: Option<Box<str>>,
     reason: RouteReason,
     wildcard: bool,
     guard: InFlight,
+}
+
+impl fmt::Debug for Route {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Route")
+            .field("deployment", &self.deployment)
+            .field("model", &self.model.as_deref().map(crate::redact::text))
+            .field("reason", &self.reason)
+            .field("wildcard", &self.wildcard)
+            .field("guard", &self.guard)
+            .finish()
+    }
 }
 
 impl Route {
@@ -317,8 +329,8 @@ impl Route {
 }
 
 /// One deployment of a resolved group, with its concrete model name and whether it may take a request
-/// now ([`Router::explain`]).
-#[derive(Debug, Clone, PartialEq)]
+/// now ([`Router::explain`]). `Debug` masks credentials, as [`Route`]'s does.
+#[derive(Clone, PartialEq)]
 pub struct Candidate {
     /// The deployment.
     pub deployment: Arc<Deployment>,
@@ -326,6 +338,16 @@ pub struct Candidate {
     pub model: String,
     /// Whether it is eligible now, or why not.
     pub availability: CandidateStatus,
+}
+
+impl fmt::Debug for Candidate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Candidate")
+            .field("deployment", &self.deployment)
+            .field("model", &crate::redact::text(&self.model))
+            .field("availability", &self.availability)
+            .finish()
+    }
 }
 
 /// What a name resolves to, without picking ([`Router::explain`]): every deployment of the group, in

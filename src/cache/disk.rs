@@ -264,7 +264,7 @@ pub(crate) fn decode(path: &Path, key: &CacheKey, bytes: &[u8]) -> Result<DiskEn
                         supported: FORMAT_VERSION,
                     }
                 }
-                _ => corrupt(full_error.to_string()),
+                _ => corrupt(crate::redact::parse_reason(&full_error)),
             });
         }
     };

@@ -5,8 +5,10 @@
 //!   server of another protocol, a response head over the client's limit) → [`DiscoveryError::NotHttp`];
 //!   deadline passed → [`DiscoveryError::TimedOut`]; 401 / 403 → [`DiscoveryError::Unauthorized`]; any other non-2xx →
 //!   [`DiscoveryError::Status`] with the server's own message (from `{"error": "..."}`,
-//!   `{"error": {"message": "..."}}`, `{"detail": "..."}` or a short plain-text body), truncated, with
-//!   the API key replaced by `***` should the server echo it. Headers are never copied into an error.
+//!   `{"error": {"message": "..."}}`, `{"detail": "..."}` or a short plain-text body), cut to a short
+//!   excerpt and scrubbed ([`redact::excerpt`]): the key, any run of 8 or more of its characters, and its
+//!   base64 and percent-encoded forms are replaced by `***` should the server echo them, and so is any
+//!   other credential recognisable by its form. Headers are never copied into an error.
 //! - A body over the limit → [`DiscoveryError::TooLarge`], detected from `Content-Length` before reading,
 //!   or while reading, without buffering more than the limit.
 
@@ -17,6 +19,7 @@ use reqwest::header::{ACCEPT, CONTENT_TYPE};
 
 use crate::base_url::BaseUrl;
 use crate::error::DiscoveryError;
+use crate::redact;
 use crate::secret::Secret;
 
 /// Default body size limit: 32 MiB. LiteLLM's `/model/info` is ~1.8 MB for one `openai/*` wildcard
@@ -305,39 +308,11 @@ fn message_in(v: &serde_json::Value) -> Option<String> {
     }
 }
 
-/// Replaces the key (should the server echo it) with `***`, turns control characters into spaces,
-/// collapses runs of whitespace, and truncates to [`MAX_MESSAGE_CHARS`].
+/// The excerpt of a server's message an error quotes: the key and its encodings scrubbed, other
+/// credentials masked, whitespace collapsed, at most [`MAX_MESSAGE_CHARS`] characters
+/// ([`redact::excerpt`]).
 pub(crate) fn clean_message(raw: &str, key: Option<&Secret>) -> String {
-    let mut s = raw.to_string();
-    if let Some(k) = key
-        && !k.expose().is_empty()
-    {
-        s = s.replace(k.expose(), "***");
-    }
-    let mut out = String::new();
-    let mut count = 0;
-    let mut last_space = true; // drops leading blanks
-    for c in s.chars() {
-        let c = if c.is_control() || c.is_whitespace() {
-            ' '
-        } else {
-            c
-        };
-        if c == ' ' && last_space {
-            continue;
-        }
-        last_space = c == ' ';
-        if count == MAX_MESSAGE_CHARS {
-            out.push('…');
-            break;
-        }
-        out.push(c);
-        count += 1;
-    }
-    if out.ends_with(' ') {
-        out.pop();
-    }
-    out
+    redact::excerpt(raw, key, MAX_MESSAGE_CHARS)
 }
 
 #[cfg(test)]

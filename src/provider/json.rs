@@ -7,12 +7,15 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::error::ParseError;
+use crate::redact;
 
-/// Parses `bytes` as `T`, reporting the path of the first bad field.
+/// Parses `bytes` as `T`, reporting the path of the first bad field and what was expected there, never
+/// the value found (it may be a credential the server echoed).
 pub(crate) fn from_slice<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ParseError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value: T = serde_path_to_error::deserialize(&mut de).map_err(to_parse_error)?;
-    de.end().map_err(|e| ParseError::new(".", e.to_string()))?;
+    de.end()
+        .map_err(|e| ParseError::new(".", redact::parse_reason(&e)))?;
     Ok(value)
 }
 
@@ -27,9 +30,9 @@ pub(crate) fn from_value<'de, T: Deserialize<'de>>(
     })
 }
 
-fn to_parse_error<E: std::fmt::Display>(e: serde_path_to_error::Error<E>) -> ParseError {
+fn to_parse_error(e: serde_path_to_error::Error<serde_json::Error>) -> ParseError {
     let path = e.path().to_string();
-    ParseError::new(path, e.into_inner().to_string())
+    ParseError::new(path, redact::parse_reason(e.inner()))
 }
 
 /// `prefix` followed by `inner` (`.` meaning "here").
