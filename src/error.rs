@@ -818,3 +818,44 @@ impl ConfigError {
         self
     }
 }
+
+/// A model catalog that cannot be read ([`ModelCatalog`](crate::catalog::ModelCatalog)).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CatalogError {
+    /// The file could not be read.
+    #[error("cannot read model catalog {}: {reason}", .path.display())]
+    Io {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// The file is larger than the limit.
+    #[error("model catalog {} is larger than {limit} bytes", .path.display())]
+    TooLarge {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// The text is not a JSON object of model name → entry.
+    #[error(
+        "model catalog is not a JSON object of model entries (line {line}, column {column}): {reason}"
+    )]
+    Json {
+        /// Line of the fault (1-based).
+        line: usize,
+        /// Column of the fault (1-based).
+        column: usize,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+impl CatalogError {
+    /// The text is not a catalog (as opposed to a file that could not be read).
+    pub fn is_malformed(&self) -> bool {
+        matches!(self, CatalogError::Json { .. })
+    }
+}

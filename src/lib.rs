@@ -52,6 +52,7 @@
 
 pub mod base_url;
 pub mod cache;
+pub mod catalog;
 pub mod clock;
 pub mod config;
 pub mod deployment;
@@ -67,12 +68,13 @@ pub use cache::{
     Availability, CacheKey, ListSource, ModelCache, ModelCacheOptions, ModelList, RefreshProblem,
     Validation,
 };
+pub use catalog::ModelCatalog;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::RouterConfig;
 pub use deployment::{Deployment, DeploymentId, LiteLlmParams, ModelInfo};
 pub use error::{
-    BaseUrlError, CacheError, ChangeError, ConfigError, DeploymentError, DiscoveryError, DiskIssue,
-    EntryError, ParseError, PatternError, RouteError,
+    BaseUrlError, CacheError, CatalogError, ChangeError, ConfigError, DeploymentError,
+    DiscoveryError, DiskIssue, EntryError, ParseError, PatternError, RouteError,
 };
 pub use pattern::{MatchedDeployment, Pattern, PatternMatch, PatternRouter};
 pub use provider::{
