@@ -5,7 +5,9 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
+use super::latency::LatencyRead;
 use super::state::Member;
+use super::usage::WallNow;
 
 /// How the router picks among the eligible deployments of a group (LiteLLM's `routing_strategy`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -20,9 +22,22 @@ pub enum RoutingStrategy {
     RoundRobin,
     /// `least-busy`: the fewest requests in flight (routes not yet dropped); ties broken at random.
     LeastBusy,
-    /// `latency-based-routing`: the lowest moving average of reported latencies (a deployment without any is
-    /// tried first); random among those within `lowest_latency_buffer` of the best.
+    /// `latency-based-routing`: the lowest average of the last 10 latency samples (seconds per completion
+    /// token when the outcome carries token counts; time to first token for streamed requests; a timeout
+    /// counts 1,000 s; a deployment without samples is tried first); random among those within
+    /// `lowest_latency_buffer` of the best. `rpm` / `tpm` are limits on the successes and tokens of the
+    /// current minute. See [`latency`](super::latency).
     LowestLatency,
+    /// `usage-based-routing` (LiteLLM's v1): the fewest tokens reported this minute; ties go to the first in
+    /// config order. `rpm` limits the successes of the minute, `tpm` its tokens. See [`usage`](super::usage).
+    UsageBased,
+    /// `usage-based-routing-v2`: the fewest tokens reported this minute; ties broken at random. `rpm` limits
+    /// the routes made this minute (counted when routed, as LiteLLM's pre-call check does), `tpm` the tokens.
+    UsageBasedV2,
+    /// `cost-based-routing`: the lowest input + output price per token (see [`pricing`](super::pricing));
+    /// ties go to the first in config order. `rpm` / `tpm` are limits on the successes and tokens of the
+    /// current minute.
+    LowestCost,
 }
 
 impl RoutingStrategy {
@@ -33,6 +48,9 @@ impl RoutingStrategy {
             RoutingStrategy::RoundRobin => "round-robin",
             RoutingStrategy::LeastBusy => "least-busy",
             RoutingStrategy::LowestLatency => "latency-based-routing",
+            RoutingStrategy::UsageBased => "usage-based-routing",
+            RoutingStrategy::UsageBasedV2 => "usage-based-routing-v2",
+            RoutingStrategy::LowestCost => "cost-based-routing",
         }
     }
 }
@@ -58,7 +76,8 @@ impl std::error::Error for UnknownStrategy {}
 impl FromStr for RoutingStrategy {
     type Err = UnknownStrategy;
 
-    /// Parses LiteLLM's names (`simple-shuffle`, `least-busy`, `latency-based-routing`) and `round-robin`;
+    /// Parses LiteLLM's names (`simple-shuffle`, `least-busy`, `latency-based-routing`,
+    /// `usage-based-routing`, `usage-based-routing-v2`, `cost-based-routing`) and `round-robin`;
     /// `lowest-latency` is accepted too.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
@@ -66,6 +85,9 @@ impl FromStr for RoutingStrategy {
             "round-robin" => Ok(RoutingStrategy::RoundRobin),
             "least-busy" => Ok(RoutingStrategy::LeastBusy),
             "latency-based-routing" | "lowest-latency" => Ok(RoutingStrategy::LowestLatency),
+            "usage-based-routing" => Ok(RoutingStrategy::UsageBased),
+            "usage-based-routing-v2" => Ok(RoutingStrategy::UsageBasedV2),
+            "cost-based-routing" => Ok(RoutingStrategy::LowestCost),
             other => Err(UnknownStrategy(other.to_string())),
         }
     }
@@ -180,6 +202,46 @@ pub(crate) struct StrategyInput<'a> {
     pub rng: &'a dyn RandomSource,
     pub round_robin: &'a AtomicUsize,
     pub latency_buffer: f64,
+    /// How latencies are read (`latency-based-routing`).
+    pub latency: LatencyRead,
+    /// The current minute and the counters' `ttl` (usage-based routing).
+    pub usage: Option<(WallNow, u64)>,
+}
+
+/// The index of the member accepted by `ok` with the lowest `key`; ties go to the first.
+fn first_lowest(
+    members: &[std::sync::Arc<Member>],
+    ok: &impl Fn(&Member) -> bool,
+    key: impl Fn(&Member) -> f64,
+) -> usize {
+    let mut best = (f64::INFINITY, None);
+    for (i, m) in members.iter().enumerate().filter(|(_, m)| ok(m)) {
+        let k = key(m);
+        if best.1.is_none() || k < best.0 {
+            best = (k, Some(i));
+        }
+    }
+    best.1.unwrap_or(0)
+}
+
+/// A member accepted by `ok` whose `key` is at most `(1 + buffer)` times the lowest, chosen at random.
+fn random_lowest(
+    input: &StrategyInput<'_>,
+    members: &[std::sync::Arc<Member>],
+    ok: &impl Fn(&Member) -> bool,
+    buffer: f64,
+    key: impl Fn(&Member) -> f64,
+) -> usize {
+    let min = members
+        .iter()
+        .filter(|m| ok(m))
+        .map(|m| key(m))
+        .fold(f64::INFINITY, f64::min);
+    // LiteLLM: `x <= lowest + buffer * lowest`.
+    let limit = min + buffer.max(0.0) * min;
+    let ok_low = |m: &Member| ok(m) && key(m) <= limit;
+    let n = members.iter().filter(|m| ok_low(m)).count();
+    nth(members, &ok_low, below(input.rng, n.max(1)))
 }
 
 /// Picks one of the members accepted by `ok` (`count` of them, at least one). Returns its index in
@@ -216,18 +278,23 @@ pub(crate) fn pick(
             nth(members, &ok_min, below(input.rng, ties.max(1)))
         }
         RoutingStrategy::LowestLatency => {
-            let min = members
-                .iter()
-                .filter(|m| ok(m))
-                .map(|m| m.stats.avg_latency_ns())
-                .min()
-                .unwrap_or(0);
-            let limit = (min as f64 * (1.0 + input.latency_buffer.max(0.0))) as u64;
-            let limit = limit.max(min);
-            let ok_fast = |m: &Member| ok(m) && m.stats.avg_latency_ns() <= limit;
-            let n = members.iter().filter(|m| ok_fast(m)).count();
-            nth(members, &ok_fast, below(input.rng, n.max(1)))
+            let read = input.latency;
+            random_lowest(input, members, &ok, input.latency_buffer, |m| {
+                m.stats.latency.read(&read)
+            })
         }
+        RoutingStrategy::UsageBased | RoutingStrategy::UsageBasedV2 => {
+            let Some((now, ttl)) = input.usage else {
+                return nth(members, &ok, 0);
+            };
+            let tokens = |m: &Member| m.stats.usage.tokens.get(now, ttl) as f64;
+            if input.strategy == RoutingStrategy::UsageBased {
+                first_lowest(members, &ok, tokens)
+            } else {
+                random_lowest(input, members, &ok, 0.0, tokens)
+            }
+        }
+        RoutingStrategy::LowestCost => first_lowest(members, &ok, |m| m.cost),
     }
 }
 
@@ -292,10 +359,13 @@ mod tests {
             RoutingStrategy::RoundRobin,
             RoutingStrategy::LeastBusy,
             RoutingStrategy::LowestLatency,
+            RoutingStrategy::UsageBased,
+            RoutingStrategy::UsageBasedV2,
+            RoutingStrategy::LowestCost,
         ] {
             assert_eq!(s.as_str().parse::<RoutingStrategy>(), Ok(s));
         }
-        assert!("usage-based-routing-v2".parse::<RoutingStrategy>().is_err());
+        assert!("least-cost".parse::<RoutingStrategy>().is_err());
     }
 
     #[test]
