@@ -17,12 +17,15 @@
 //!
 //! # Looking a model up
 //! [`ModelCatalog::lookup`] follows the order of LiteLLM's `get_model_info` for the names a `model_list`
-//! holds: the name as written (then ignoring case), then, for `provider/model`, `model` when its entry's
-//! `litellm_provider` is that provider (so `openai/gpt-4o` finds `gpt-4o`), then an OpenAI fine-tune name
-//! without its organisation, suffix and id (`ft:gpt-4o:org:suffix:id` finds `ft:gpt-4o`). A prefix counts as a
-//! provider when some entry of the catalog names it as its `litellm_provider`. Not done (LiteLLM-specific
-//! rewrites): Bedrock region and version stripping, Vertex version stripping, dated-snapshot stripping, and
-//! LiteLLM's capability generalization rules for unmapped models.
+//! holds, each candidate found as written or else ignoring case: the name as written; for `provider/model`,
+//! `model` when its entry's `litellm_provider` is that provider (so `openai/gpt-4o` finds `gpt-4o`); then the
+//! name stripped as LiteLLM strips it (an OpenAI fine-tune without its organisation, suffix and id:
+//! `ft:gpt-4o:org:suffix:id` finds `ft:gpt-4o`; otherwise without a dated-snapshot suffix: `gpt-4o-2099-01-01`
+//! finds `gpt-4o`). A prefix counts as a provider when some entry of the catalog names it as its
+//! `litellm_provider`. Not done (provider-specific rewrites): Bedrock region and version stripping, Vertex and
+//! Gemini version stripping, the provider LiteLLM infers for a bare name (a bare name is not checked against
+//! its entry's provider), and LiteLLM's capability generalization rules for unmapped models. Checked against
+//! LiteLLM's own lookup on its own file by `tests/parity_catalog.rs`.
 //!
 //! ```
 //! use modelroute::catalog::{CatalogEntry, ModelCatalog};
@@ -256,31 +259,37 @@ impl ModelCatalog {
     /// }"#)?;
     /// assert_eq!(catalog.lookup("GPT-4o").unwrap().key(), "gpt-4o");
     /// assert_eq!(catalog.lookup("openai/gpt-4o").unwrap().key(), "gpt-4o");
-    /// assert_eq!(catalog.lookup("ft:gpt-4o:my-org:custom:id-1").map(|m| m.key()), None);
+    /// assert_eq!(catalog.lookup("gpt-4o-2099-01-01").unwrap().key(), "gpt-4o");
     /// // The provider must match the entry's.
     /// assert!(catalog.lookup("anthropic/gpt-4o").is_none());
     /// # Ok::<(), modelroute::error::CatalogError>(())
     /// ```
     pub fn lookup(&self, model: &str) -> Option<CatalogMatch<'_>> {
-        if let Some(found) = self.find(model, None) {
+        // LiteLLM's `get_model_info` candidates, in its order: the name as written; for `provider/model`,
+        // `model`, then `provider/<model stripped>`; the stripped name; `provider/provider/model`.
+        let split = model
+            .split_once('/')
+            .filter(|(prefix, _)| self.is_provider(prefix));
+        let Some((p, rest)) = split else {
+            return self
+                .find(model, None)
+                .or_else(|| self.find(strip_model_name(model)?, None));
+        };
+        let provider = Some(p);
+        if let Some(found) = self
+            .find(model, provider)
+            .or_else(|| self.find(rest, provider))
+        {
             return Some(found);
         }
-        let mut provider = None;
-        if let Some((prefix, rest)) = model.split_once('/')
-            && self.is_provider(prefix)
+        if let Some(stripped) = strip_model_name(rest)
+            && let Some(found) = self
+                .find(&format!("{p}/{stripped}"), provider)
+                .or_else(|| self.find(stripped, provider))
         {
-            provider = Some(prefix);
-            if let Some(found) = self.find(rest, provider) {
-                return Some(found);
-            }
+            return Some(found);
         }
-        let bare = match provider {
-            Some(p) => &model[p.len() + 1..],
-            None => model,
-        };
-        let base = strip_finetune(bare)?;
-        self.find(base, provider)
-            .or_else(|| provider.and_then(|p| self.find(&format!("{p}/{base}"), provider)))
+        self.find(&format!("{p}/{model}"), provider)
     }
 
     /// The provider (`litellm_provider`) of `model`, looked up as [`ModelCatalog::lookup`] does.
@@ -323,16 +332,33 @@ fn provider_matches(entry: Option<&str>, wanted: Option<&str>) -> bool {
         || (wanted == "azure_ai" && matches!(entry, "azure" | "openai"))
 }
 
-/// `ft:gpt-4o:org:suffix:id` → `ft:gpt-4o` (LiteLLM strips the last three `:` fields of a fine-tune name).
-fn strip_finetune(model: &str) -> Option<&str> {
-    if !model.contains("ft:") {
+/// LiteLLM's `_strip_model_name` (for providers without their own rule): an OpenAI fine-tune name loses its
+/// last three `:` fields (`ft:gpt-4o:org:suffix:id` → `ft:gpt-4o`), any other name a dated-snapshot suffix
+/// (`gpt-4o-2099-01-01` → `gpt-4o`). `None` when nothing is stripped.
+fn strip_model_name(model: &str) -> Option<&str> {
+    if model.contains("ft:") {
+        let mut end = model.len();
+        for _ in 0..3 {
+            end = model[..end].rfind(':')?;
+        }
+        return Some(&model[..end]);
+    }
+    // `-\d{4}-\d{2}-\d{2}$` (ASCII digits).
+    let bytes = model.as_bytes();
+    let n = bytes.len();
+    let shape = b"-0000-00-00";
+    if n < shape.len() {
         return None;
     }
-    let mut end = model.len();
-    for _ in 0..3 {
-        end = model[..end].rfind(':')?;
-    }
-    Some(&model[..end])
+    let tail = &bytes[n - shape.len()..];
+    let dated = tail.iter().zip(shape).all(|(&b, &s)| {
+        if s == b'-' {
+            b == b'-'
+        } else {
+            b.is_ascii_digit()
+        }
+    });
+    dated.then(|| &model[..n - shape.len()])
 }
 
 /// The file as read: entries, and how many were skipped.
@@ -562,6 +588,8 @@ mod tests {
             Some("ft:gpt-4o-mini")
         );
         assert_eq!(key("ft:gpt-4o-mini:org"), None);
+        assert_eq!(key("openai/gpt-4o-2099-01-01").as_deref(), Some("gpt-4o"));
+        assert_eq!(key("gpt-4o-2099-1-01"), None);
         assert_eq!(
             key("bedrock/anthropic.claude").as_deref(),
             None,

@@ -4,7 +4,11 @@ its decisions, for the Rust tests to compare with modelroute's (tests/parity_usa
     <venv>/bin/python tests/litellm/router_parity.py < scenarios.json > decisions.json
 
 Input (stdin): {"scenarios": [SCENARIO, ...]}. Output (stdout): {"results": [[STEP_RESULT, ...], ...]}, one list per
-scenario, one result per step, in order. Offline, no network, no real calls: a route asks the Router for a
+scenario, one result per step, in order. Also about LiteLLM's cost table (what `ModelCatalog` reads):
+{"catalog_entries": true} adds {"catalog_entries": {key: [input_cost_per_token, output_cost_per_token,
+max_input_tokens, max_output_tokens, max_tokens, litellm_provider]}} for every entry of `litellm.model_cost`, and
+{"catalog_lookups": [name, ...]} adds {"catalog_lookups": [key | null, ...]}: the key LiteLLM's `get_model_info`
+finds for each name in its static table. Offline, no network, no real calls: a route asks the Router for a
 deployment the way `Router.acompletion` does (`Router.select`, then the deployment's `max_parallel_requests` slot
 and the strategies' pre-call checks), and an outcome is fed to the Router's strategy handlers the way LiteLLM's
 logging feeds them after a call. One process runs many scenarios (importing LiteLLM takes seconds); each scenario
@@ -278,16 +282,69 @@ class Scenario:
             raise ValueError(f"unknown outcome {outcome!r}")
 
 
+# --- the cost table -----------------------------------------------------------------------------------------------
+
+
+def _rate(value: object) -> float | None:
+    """lowest_cost.py's `_as_rate`: ints and floats, not booleans."""
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _tokens(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int) and value >= 0:
+        return value
+    if isinstance(value, float) and value.is_integer() and value >= 0:
+        return int(value)
+    return None
+
+
+def catalog_entries() -> dict[str, list]:
+    """Every entry of litellm.model_cost (LiteLLM's own file), as the fields modelroute's catalog keeps."""
+    out = {}
+    for key, row in litellm.model_cost.items():
+        if not isinstance(row, dict):
+            continue
+        provider = row.get("litellm_provider")
+        out[key] = [
+            _rate(row.get("input_cost_per_token")),
+            _rate(row.get("output_cost_per_token")),
+            _tokens(row.get("max_input_tokens")),
+            _tokens(row.get("max_output_tokens")),
+            _tokens(row.get("max_tokens")),
+            provider if isinstance(provider, str) else None,
+        ]
+    return out
+
+
+def catalog_lookup(name: str) -> str | None:
+    """The cost-table key LiteLLM's get_model_info finds for `name` (static table only), or None."""
+    from litellm.utils import get_model_info_helper
+
+    try:
+        return get_model_info_helper(model=name, catalog_only=True).get("key")
+    except Exception:  # noqa: BLE001  # ModelNotMappedError and friends: not found
+        return None
+
+
 def main() -> None:
     spec = json.load(sys.stdin)
+    out = sys.stdout
+    sys.stdout = sys.stderr  # LiteLLM prints to stdout in places: keep it for the JSON answer
     results = []
-    for scenario_spec in spec["scenarios"]:
+    for scenario_spec in spec.get("scenarios", []):
         scenario = Scenario(scenario_spec)
         try:
             results.append([scenario.run(step) for step in scenario_spec["steps"]])
         finally:
             scenario.close()
-    json.dump({"results": results}, sys.stdout)
+    answer: dict = {"results": results}
+    if spec.get("catalog_entries"):
+        answer["catalog_entries"] = catalog_entries()
+    if "catalog_lookups" in spec:
+        answer["catalog_lookups"] = [catalog_lookup(name) for name in spec["catalog_lookups"]]
+    json.dump(answer, out)
 
 
 if __name__ == "__main__":

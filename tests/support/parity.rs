@@ -323,7 +323,6 @@ fn outcome(step: &Value) -> Outcome {
 
 /// LiteLLM's results for every scenario, from one Python process.
 pub fn run_litellm(scenarios: &[Scenario]) -> Vec<Vec<Value>> {
-    let venv = ensure_installed();
     let input = json!({"scenarios": scenarios.iter().map(|s| json!({
         "name": s.name,
         "start": s.start,
@@ -331,6 +330,18 @@ pub fn run_litellm(scenarios: &[Scenario]) -> Vec<Vec<Value>> {
         "model_list": s.litellm_model_list.as_ref().unwrap_or(&s.model_list),
         "steps": s.steps,
     })).collect::<Vec<_>>()});
+    let decisions = run_harness(&input);
+    decisions["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|r| r.as_array().expect("a list per scenario").clone())
+        .collect()
+}
+
+/// Runs `tests/litellm/router_parity.py` on `input` (see its docs for the keys) and returns its answer.
+pub fn run_harness(input: &Value) -> Value {
+    let venv = ensure_installed();
     let mut child = Command::new(venv.join("bin").join("python"))
         .arg(litellm_dir().join("router_parity.py"))
         .env("PYTHONDONTWRITEBYTECODE", "1")
@@ -365,19 +376,13 @@ pub fn run_litellm(scenarios: &[Scenario]) -> Vec<Vec<Value>> {
         }
         std::thread::sleep(Duration::from_millis(50));
     };
-    writer.join().expect("writer").expect("write scenarios");
-    let stdout = reader.join().expect("reader").expect("read decisions");
+    writer.join().expect("writer").expect("write the input");
+    let stdout = reader.join().expect("reader").expect("read the answer");
     let stderr = errors.join().expect("stderr reader");
     assert!(
         status.success(),
         "LiteLLM parity harness failed ({status}):\n{stderr}"
     );
-    let decisions: Value = serde_json::from_str(&stdout)
-        .unwrap_or_else(|e| panic!("harness output is not JSON ({e}):\n{stdout}\n{stderr}"));
-    decisions["results"]
-        .as_array()
-        .expect("results")
-        .iter()
-        .map(|r| r.as_array().expect("a list per scenario").clone())
-        .collect()
+    serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("harness output is not JSON ({e}):\n{stdout}\n{stderr}"))
 }
