@@ -9,16 +9,20 @@
 //!    `default_fallbacks` in turn. Nothing found is a [`RouteError::NoDeployment`] that lists every step
 //!    tried: never a guess.
 //! 2. **Filter** the group: drop blocked deployments and those cooling down, apply tag filtering (when
-//!    `enable_tag_filtering` is on), and keep the lowest `order` (a deployment without `order` comes last).
-//!    Nothing left is a [`RouteError::NoneAvailable`] saying why and when the first cooldown ends.
+//!    `enable_tag_filtering` is on), drop those at a usage limit (`rpm` / `tpm` under the strategies that
+//!    hold them as limits, `max_parallel_requests` always: see [`usage`]), and keep the lowest `order` (a
+//!    deployment without `order` comes last). Nothing left is a [`RouteError::NoneAvailable`] saying why and
+//!    when the first deployment is available again.
 //! 3. **Pick** one with the [`RoutingStrategy`].
-//! 4. Return a [`Route`]: the deployment (kept alive by the route even if removed meanwhile), the concrete
+//! 4. Take the pick's in-flight slot and count the request (both atomic: when another thread took the last
+//!    slot or the last request of the minute meanwhile, pick again).
+//! 5. Return a [`Route`]: the deployment (kept alive by the route even if removed meanwhile), the concrete
 //!    model name (a wildcard's captures substituted) and why it was chosen. The route counts as in flight
-//!    until dropped (what `least-busy` balances on).
+//!    until dropped (what `least-busy` balances on, and `max_parallel_requests` bounds).
 //!
 //! The caller reports how the request went ([`Router::report`]): failures that LiteLLM counts cool a
-//! deployment down, latencies feed `latency-based-routing`. When a group fails, [`Router::fallbacks`] gives
-//! the groups to try next, in order.
+//! deployment down; latencies ([`latency`]) and token counts ([`usage`]) feed the strategies. When a group
+//! fails, [`Router::fallbacks`] gives the groups to try next, in order.
 //!
 //! ```
 //! use modelroute::{Deployment, Router};
@@ -57,7 +61,7 @@
 //! deployments, same order within every group, same precedence between equally specific patterns). The
 //! health and strategy state of a removed deployment goes with it (LiteLLM #33168, #34564); an upsert keeps
 //! it unless what is called changed (any `litellm_params` key other than `rpm`, `tpm`, `weight`, `order`,
-//! `tags`).
+//! `tags`, `max_parallel_requests`, `input_cost_per_token`, `output_cost_per_token`).
 
 mod fallback;
 mod filter;
@@ -472,6 +476,8 @@ pub struct Router {
     catalog: Option<Arc<ModelCatalog>>,
     clock: Arc<dyn Clock>,
     epoch: Instant,
+    /// The wall-clock time at `epoch` (usage minutes).
+    wall_epoch: std::time::SystemTime,
     rng: Arc<dyn RandomSource>,
 }
 
@@ -592,13 +598,19 @@ impl Router {
         health::nanos(self.clock.now().saturating_duration_since(self.epoch))
     }
 
+    /// The wall-clock minute at `now_ns` (see [`usage`]: one clock read per call).
+    fn wall(&self, now_ns: u64) -> WallNow {
+        WallNow::at(self.wall_epoch + Duration::from_nanos(now_ns))
+    }
+
     /// The time and the limits a request is checked against.
     fn gate(&self, ctx: &RequestContext<'_>) -> Gate {
+        let now_ns = self.now_ns();
         Gate {
-            now_ns: self.now_ns(),
+            now_ns,
             limits: self.limit_rule.map(|rule| LimitCheck {
                 rule,
-                now: WallNow::at(self.clock.system_now()),
+                now: self.wall(now_ns),
                 input_tokens: ctx.input_tokens.unwrap_or(0).max(1),
             }),
         }
@@ -818,7 +830,7 @@ impl Router {
                     ttft_percentile,
                 );
                 if let Some(rule) = &self.limit_rule {
-                    let wall = WallNow::at(self.clock.system_now());
+                    let wall = self.wall(now);
                     let tokens = usage.map_or(0, |u| u.total_tokens);
                     stats.usage.record_success(wall, rule.ttl_secs, tokens);
                 }
@@ -844,7 +856,7 @@ impl Router {
         health.latency_samples = samples;
         health.time_to_first_token = ttft.and_then(duration);
         if let Some(rule) = &self.limit_rule {
-            let wall = WallNow::at(self.clock.system_now());
+            let wall = self.wall(now);
             let ttl = rule.ttl_secs;
             health.requests_this_minute = stats.usage.requests.get(wall, ttl);
             health.successes_this_minute = stats.usage.successes.get(wall, ttl);
@@ -1197,6 +1209,7 @@ impl RouterBuilder {
                     .unwrap_or(latency::DEFAULT_LATENCY_TTL),
             ),
             catalog: self.catalog,
+            wall_epoch: clock.system_now(),
             epoch: clock.now(),
             clock,
             rng: self

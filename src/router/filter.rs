@@ -141,20 +141,27 @@ impl<'a> Eligibility<'a> {
                 }
             }
         };
-        let order = members
-            .iter()
-            .filter(|m| healthy(m, now_ns) && tag_ok(m, mode, tags) && gate.within_limits(m))
-            .map(|m| order_key(m))
-            .min()?;
-        let mut rule = Eligibility {
+        // The lowest order among the eligible, and how many have it, in one pass.
+        let mut lowest: Option<((bool, i64), usize)> = None;
+        for m in members {
+            if !(healthy(m, now_ns) && tag_ok(m, mode, tags) && gate.within_limits(m)) {
+                continue;
+            }
+            let key = order_key(m);
+            lowest = match lowest {
+                Some((order, count)) if key == order => Some((order, count + 1)),
+                Some((order, count)) if key > order => Some((order, count)),
+                _ => Some((key, 1)),
+            };
+        }
+        let (order, count) = lowest?;
+        Some(Eligibility {
             gate,
             tags,
             mode,
             order,
-            count: 0,
-        };
-        rule.count = members.iter().filter(|m| rule.accepts(m)).count();
-        Some(rule)
+            count,
+        })
     }
 
     /// Whether `m` may take the request.

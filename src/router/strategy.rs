@@ -185,15 +185,20 @@ fn unit(rng: &dyn RandomSource) -> f64 {
     (rng.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
 }
 
-/// The `nth` member (0-based) among those accepted by `ok`.
+/// The `nth` member (0-based) among those accepted by `ok`; if there are fewer (counts changed meanwhile), the
+/// first accepted, else the first.
 fn nth(members: &[std::sync::Arc<Member>], ok: &impl Fn(&Member) -> bool, n: usize) -> usize {
-    members
-        .iter()
-        .enumerate()
-        .filter(|(_, m)| ok(m))
-        .nth(n)
-        .map(|(i, _)| i)
-        .unwrap_or(0)
+    let (mut first, mut seen) = (None, 0);
+    for (i, m) in members.iter().enumerate() {
+        if ok(m) {
+            if seen == n {
+                return i;
+            }
+            first.get_or_insert(i);
+            seen += 1;
+        }
+    }
+    first.unwrap_or(0)
 }
 
 /// Everything a strategy may need besides the members.
@@ -208,20 +213,24 @@ pub(crate) struct StrategyInput<'a> {
     pub usage: Option<(WallNow, u64)>,
 }
 
+// The key-based strategies read the (cheap) key of every member first and check eligibility (`ok`: health,
+// tags, limits, order) only for a member that could be the lowest: a member with a higher key than the lowest
+// seen so far is skipped unchecked.
+
 /// The index of the member accepted by `ok` with the lowest `key`; ties go to the first.
 fn first_lowest(
     members: &[std::sync::Arc<Member>],
     ok: &impl Fn(&Member) -> bool,
     key: impl Fn(&Member) -> f64,
 ) -> usize {
-    let mut best = (f64::INFINITY, None);
-    for (i, m) in members.iter().enumerate().filter(|(_, m)| ok(m)) {
+    let mut best: Option<(f64, usize)> = None;
+    for (i, m) in members.iter().enumerate() {
         let k = key(m);
-        if best.1.is_none() || k < best.0 {
-            best = (k, Some(i));
+        if best.is_none_or(|(min, _)| k < min) && ok(m) {
+            best = Some((k, i));
         }
     }
-    best.1.unwrap_or(0)
+    best.map_or(0, |(_, i)| i)
 }
 
 /// A member accepted by `ok` whose `key` is at most `(1 + buffer)` times the lowest, chosen at random.
@@ -232,14 +241,25 @@ fn random_lowest(
     buffer: f64,
     key: impl Fn(&Member) -> f64,
 ) -> usize {
-    let min = members
-        .iter()
-        .filter(|m| ok(m))
-        .map(|m| key(m))
-        .fold(f64::INFINITY, f64::min);
+    // The lowest key, and how many eligible members have it, in one pass.
+    let (mut min, mut ties) = (f64::INFINITY, 0usize);
+    for m in members {
+        let k = key(m);
+        if k < min || ties == 0 {
+            if ok(m) {
+                (min, ties) = (k, 1);
+            }
+        } else if k == min && ok(m) {
+            ties += 1;
+        }
+    }
+    if buffer <= 0.0 {
+        let ok_low = |m: &Member| key(m) == min && ok(m);
+        return nth(members, &ok_low, below(input.rng, ties.max(1)));
+    }
     // LiteLLM: `x <= lowest + buffer * lowest`.
-    let limit = min + buffer.max(0.0) * min;
-    let ok_low = |m: &Member| ok(m) && key(m) <= limit;
+    let limit = min + buffer * min;
+    let ok_low = |m: &Member| key(m) <= limit && ok(m);
     let n = members.iter().filter(|m| ok_low(m)).count();
     nth(members, &ok_low, below(input.rng, n.max(1)))
 }

@@ -29,6 +29,9 @@
 //! # The state
 //! Each counter is one atomic word holding the minute, the second of its last change and the count, so
 //! reading it on the route path takes no lock, and a counter of a past minute reads as 0 without being reset.
+//! The minute is the wall clock's: read once when the router is built, then advanced by the monotonic clock
+//! the router reads anyway (one clock read per route or report; a later step of the system clock is not
+//! followed).
 //! `routing_strategy_args.ttl` (LiteLLM: 60 s for usage-based routing) forgets a count that has not changed
 //! for that long within the minute.
 
@@ -311,12 +314,12 @@ impl UsageCounters {
 }
 
 /// A deployment's limits, read once when it enters the router.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) struct Limits {
-    /// `rpm` (from `litellm_params`, else `model_info`).
-    pub rpm: Option<f64>,
-    /// `tpm` (from `litellm_params`, else `model_info`).
-    pub tpm: Option<f64>,
+    /// `rpm` (from `litellm_params`, else `model_info`) as requests allowed per minute, and whether it is 0.
+    rpm: Option<(u64, bool)>,
+    /// `tpm` (idem) as tokens allowed per minute, and whether it is 0.
+    tpm: Option<(u64, bool)>,
     /// Routes allowed in flight (LiteLLM's `calculate_max_parallel_requests`).
     pub max_parallel: Option<u64>,
 }
@@ -354,20 +357,28 @@ impl Limits {
         // `in_flight >= max` refuses: a fractional max allows the next whole route.
         .map(|m| m.ceil().min(u64::MAX as f64) as u64);
         Limits {
-            rpm,
-            tpm,
+            // `count >= rpm` refuses: a fractional rpm allows the next whole request.
+            rpm: rpm.map(|r| (r.ceil().min(u64::MAX as f64) as u64, r == 0.0)),
+            // `tokens + input > tpm` refuses: whole tokens up to the floor fit.
+            tpm: tpm.map(|t| (t.floor().min(u64::MAX as f64) as u64, t == 0.0)),
             max_parallel,
         }
     }
 
+    #[inline]
     fn rpm_allowed(&self, rule: &LimitRule) -> Option<u64> {
-        let rpm = self.rpm.filter(|r| !(rule.zero_is_unset && *r == 0.0))?;
-        Some(rpm.ceil().min(u64::MAX as f64) as u64)
+        match self.rpm {
+            Some((_, true)) if rule.zero_is_unset => None,
+            other => other.map(|(allowed, _)| allowed),
+        }
     }
 
+    #[inline]
     fn tpm_allowed(&self, rule: &LimitRule) -> Option<u64> {
-        let tpm = self.tpm.filter(|t| !(rule.zero_is_unset && *t == 0.0))?;
-        Some(tpm.floor().min(u64::MAX as f64) as u64)
+        match self.tpm {
+            Some((_, true)) if rule.zero_is_unset => None,
+            other => other.map(|(allowed, _)| allowed),
+        }
     }
 }
 
