@@ -63,6 +63,16 @@ use crate::error::CatalogError;
 pub const MAX_CATALOG_FILE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// What the catalog knows about one model. Absent fields are `None`.
+///
+/// ```
+/// use modelroute::catalog::CatalogEntry;
+/// let entry = CatalogEntry::new()
+///     .with_costs(1.5e-07, 6e-07)
+///     .with_max_input_tokens(128_000)
+///     .with_provider("openai");
+/// assert!(entry.declares_token_price());
+/// assert_eq!(entry.litellm_provider.as_deref(), Some("openai"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct CatalogEntry {

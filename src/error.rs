@@ -856,6 +856,13 @@ impl ConfigError {
 }
 
 /// A model catalog that cannot be read ([`ModelCatalog`](crate::catalog::ModelCatalog)).
+///
+/// ```
+/// use modelroute::catalog::ModelCatalog;
+/// let err = ModelCatalog::from_json("[1, 2]").unwrap_err();
+/// assert!(err.is_malformed());
+/// assert!(ModelCatalog::from_file("/nonexistent/prices.json").is_err_and(|e| !e.is_malformed()));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum CatalogError {

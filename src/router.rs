@@ -618,6 +618,17 @@ impl Router {
 
     /// The model catalog the router prices deployments with, if it was given one
     /// ([`RouterBuilder::catalog`]).
+    ///
+    /// ```
+    /// use modelroute::catalog::{CatalogEntry, ModelCatalog};
+    /// use modelroute::Router;
+    /// let mut catalog = ModelCatalog::new();
+    /// catalog.insert("my-model", CatalogEntry::new().with_max_input_tokens(32_000));
+    /// let router = Router::builder().catalog(catalog).build()?;
+    /// let window = router.catalog().and_then(|c| c.lookup("my-model")).and_then(|m| m.entry().max_input_tokens);
+    /// assert_eq!(window, Some(32_000));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn catalog(&self) -> Option<&Arc<ModelCatalog>> {
         self.catalog.as_ref()
     }

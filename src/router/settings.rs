@@ -130,18 +130,47 @@ impl RouterSettings {
     }
 
     /// With `routing_strategy_args.lowest_latency_buffer`.
+    ///
+    /// ```
+    /// use modelroute::router::{RouterSettings, RoutingStrategy};
+    /// let s = RouterSettings::default()
+    ///     .with_strategy(RoutingStrategy::LowestLatency)
+    ///     .with_latency_buffer(0.1);
+    /// assert_eq!(s.lowest_latency_buffer, 0.1);
+    /// ```
     pub fn with_latency_buffer(mut self, buffer: f64) -> Self {
         self.lowest_latency_buffer = buffer;
         self
     }
 
     /// With `routing_strategy_args.ttl`.
+    ///
+    /// ```
+    /// use modelroute::router::RouterSettings;
+    /// use std::time::Duration;
+    /// let s = RouterSettings::default().with_strategy_ttl(Duration::from_secs(600));
+    /// assert_eq!(s.routing_strategy_ttl, Some(Duration::from_secs(600)));
+    /// ```
     pub fn with_strategy_ttl(mut self, ttl: Duration) -> Self {
         self.routing_strategy_ttl = Some(ttl);
         self
     }
 
     /// With `default_max_parallel_requests`.
+    ///
+    /// ```
+    /// use modelroute::router::{RequestContext, RouterSettings};
+    /// use modelroute::{Deployment, Router};
+    /// let router = Router::builder()
+    ///     .settings(RouterSettings::default().with_default_max_parallel_requests(1))
+    ///     .deployment(Deployment::new("g", "openai/gpt-4o")?)
+    ///     .build()?;
+    /// let held = router.route("g", &RequestContext::new())?;
+    /// assert!(router.route("g", &RequestContext::new()).unwrap_err().is_rate_limited());
+    /// drop(held);
+    /// assert!(router.route("g", &RequestContext::new()).is_ok());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn with_default_max_parallel_requests(mut self, limit: u64) -> Self {
         self.default_max_parallel_requests = Some(limit);
         self

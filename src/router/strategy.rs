@@ -10,6 +10,15 @@ use super::state::Member;
 use super::usage::WallNow;
 
 /// How the router picks among the eligible deployments of a group (LiteLLM's `routing_strategy`).
+///
+/// ```
+/// use modelroute::router::RoutingStrategy;
+/// let s: RoutingStrategy = "usage-based-routing-v2".parse()?;
+/// assert_eq!(s, RoutingStrategy::UsageBasedV2);
+/// assert_eq!(s.as_str(), "usage-based-routing-v2");
+/// assert!("cost-based-routing".parse::<RoutingStrategy>().is_ok());
+/// # Ok::<(), modelroute::router::UnknownStrategy>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 pub enum RoutingStrategy {

@@ -108,6 +108,26 @@ impl Usage {
 
 /// A limit that keeps a deployment out ([`CandidateStatus::AtLimit`](crate::router::CandidateStatus),
 /// [`RouteError::NoneAvailable`](crate::RouteError::NoneAvailable)).
+///
+/// ```
+/// use modelroute::router::{RequestContext, RouterSettings, RoutingStrategy, UsageLimit};
+/// use modelroute::{Deployment, Router};
+/// use std::time::Duration;
+///
+/// let router = Router::builder()
+///     .settings(RouterSettings::default().with_strategy(RoutingStrategy::UsageBasedV2))
+///     .deployment(Deployment::new("g", "openai/gpt-4o")?.with_id("a")?.with_param("rpm", 1)?)
+///     .build()?;
+/// drop(router.route("g", &RequestContext::new())?); // the minute's one request
+/// let err = router.route("g", &RequestContext::new()).unwrap_err();
+/// assert!(err.is_rate_limited());
+/// let reached = &err.limits_reached()[0];
+/// assert_eq!(reached.deployment.as_str(), "a");
+/// assert_eq!(reached.limit, UsageLimit::Rpm { limit: 1, used: 1 });
+/// assert!(reached.resets_in.is_some_and(|d| d <= Duration::from_secs(60)));
+/// assert_eq!(err.retry_after(), reached.resets_in);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum UsageLimit {
@@ -152,7 +172,8 @@ impl fmt::Display for UsageLimit {
     }
 }
 
-/// One deployment kept out by a limit ([`RouteError::NoneAvailable`](crate::RouteError::NoneAvailable)).
+/// One deployment kept out by a limit ([`RouteError::NoneAvailable`](crate::RouteError::NoneAvailable),
+/// [`RouteError::limits_reached`](crate::RouteError::limits_reached); example at [`UsageLimit`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct LimitReached {
