@@ -92,7 +92,7 @@ use self::latency::LatencyRead;
 use self::sharded::Sharded;
 use self::state::{Group, GroupKey, Member, MemberDefaults, State};
 use self::strategy::StrategyInput;
-use self::usage::{LimitCheck, LimitRule, RpmCounts, WallNow};
+use self::usage::{LimitCheck, LimitRule, WallNow};
 use crate::catalog::ModelCatalog;
 use crate::clock::{Clock, SystemClock};
 use crate::config::RouterConfig;
@@ -1067,31 +1067,6 @@ fn validate(deployments: &[Arc<Deployment>]) -> Result<(), ChangeError> {
     Ok(())
 }
 
-/// How the strategy holds `rpm` / `tpm` as limits (see [`usage`]).
-fn limit_rule(settings: &RouterSettings) -> Option<LimitRule> {
-    let (rpm_counts, zero_is_unset) = match settings.routing_strategy {
-        RoutingStrategy::UsageBasedV2 => (RpmCounts::Requests, false),
-        RoutingStrategy::UsageBased => (RpmCounts::Successes, false),
-        RoutingStrategy::LowestLatency | RoutingStrategy::LowestCost => {
-            (RpmCounts::Successes, true)
-        }
-        _ => return None,
-    };
-    // LiteLLM's usage counters expire `ttl` (default 60 s) after their last change; the latency and cost
-    // handlers' minute counters do not expire within their minute.
-    let ttl_secs = match settings.routing_strategy {
-        RoutingStrategy::UsageBased | RoutingStrategy::UsageBasedV2 => settings
-            .routing_strategy_ttl
-            .map_or(60, |ttl| ttl.as_secs().max(1)),
-        _ => 60,
-    };
-    Some(LimitRule {
-        rpm_counts,
-        zero_is_unset,
-        ttl_secs,
-    })
-}
-
 /// Builds a [`Router`].
 #[derive(Debug, Default)]
 pub struct RouterBuilder {
@@ -1213,7 +1188,7 @@ impl RouterBuilder {
                 cooldown: settings.cooldown_time,
                 disabled: settings.disable_cooldowns,
             },
-            limit_rule: limit_rule(&settings),
+            limit_rule: LimitRule::for_settings(&settings),
             latency_ttl_ns: health::nanos(
                 settings
                     .routing_strategy_ttl

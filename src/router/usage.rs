@@ -41,6 +41,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
+use super::settings::RouterSettings;
+use super::strategy::RoutingStrategy;
 use crate::deployment::{Deployment, DeploymentId};
 
 /// Tokens of one request, reported with its outcome
@@ -214,6 +216,33 @@ pub(crate) struct LimitRule {
     pub zero_is_unset: bool,
     /// Seconds a count lives without a change (`routing_strategy_args.ttl`), at most a minute matters.
     pub ttl_secs: u64,
+}
+
+impl LimitRule {
+    /// How the configured strategy holds `rpm` / `tpm` as limits; `None` for the strategies that do not.
+    pub fn for_settings(settings: &RouterSettings) -> Option<Self> {
+        let (rpm_counts, zero_is_unset) = match settings.routing_strategy {
+            RoutingStrategy::UsageBasedV2 => (RpmCounts::Requests, false),
+            RoutingStrategy::UsageBased => (RpmCounts::Successes, false),
+            RoutingStrategy::LowestLatency | RoutingStrategy::LowestCost => {
+                (RpmCounts::Successes, true)
+            }
+            _ => return None,
+        };
+        // LiteLLM's usage counters expire `ttl` (default 60 s) after their last change; the latency and
+        // cost handlers' minute counters do not expire within their minute.
+        let ttl_secs = match settings.routing_strategy {
+            RoutingStrategy::UsageBased | RoutingStrategy::UsageBasedV2 => settings
+                .routing_strategy_ttl
+                .map_or(60, |ttl| ttl.as_secs().max(1)),
+            _ => 60,
+        };
+        Some(LimitRule {
+            rpm_counts,
+            zero_is_unset,
+            ttl_secs,
+        })
+    }
 }
 
 /// The wall-clock minute and the second within it.
