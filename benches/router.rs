@@ -2,7 +2,10 @@
 //! - `route` (exact name, wildcard name) vs the bare lookups it builds on (a `HashMap` get, a
 //!   `PatternRouter::lookup` with its concrete model name);
 //! - route throughput on 2 threads vs 1;
-//! - `reconcile` of the 10,000 with 1% changed (and 0% changed) vs building a router from scratch.
+//! - `reconcile` of the 10,000 with 1% changed (and 0% changed) vs building a router from scratch;
+//! - the strategies on one group of 10,000 deployments: `usage-based-routing-v2` and `latency-based-routing`
+//!   against `simple-shuffle` (bar: at most 1.5x), and a report with token counts under
+//!   `usage-based-routing-v2` against a plain report (bar: at most 2x).
 //!
 //! After criterion's report, a short fixed-size measurement prints the ratios (best of 7 rounds).
 
@@ -12,7 +15,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group};
-use modelroute::router::{ChangeSet, RequestContext};
+use modelroute::router::{
+    ChangeSet, Outcome, RequestContext, RouterSettings, RoutingStrategy, Usage,
+};
 use modelroute::{Deployment, PatternRouter, Router};
 
 const N: usize = 10_000;
@@ -134,6 +139,64 @@ fn fixture() -> Fixture {
     }
 }
 
+/// One group `big` of 10,000 deployments with `rpm` and `tpm` far from reached (so every deployment is checked
+/// against its limits and none is left out).
+fn big_group() -> Vec<Arc<Deployment>> {
+    (0..N)
+        .map(|i| {
+            Arc::new(
+                Deployment::new("big", format!("openai/m-{i}"))
+                    .unwrap()
+                    .with_param("rpm", 1_000_000_000u64)
+                    .unwrap()
+                    .with_param("tpm", 1_000_000_000_000u64)
+                    .unwrap()
+                    .with_id(format!("big-{i}"))
+                    .unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// A router over [`big_group`] with `strategy`, with one latency sample and some tokens reported for every
+/// deployment (so the strategy compares real values).
+fn strategy_router(strategy: RoutingStrategy, deployments: &[Arc<Deployment>]) -> Router {
+    let router = Router::builder()
+        .settings(RouterSettings::default().with_strategy(strategy))
+        .deployments(deployments.iter().cloned())
+        .build()
+        .unwrap();
+    for (i, d) in deployments.iter().enumerate() {
+        let outcome = Outcome::success(Duration::from_millis(200 + (i as u64 * 7919) % 1000))
+            .with_usage(Usage::new(100 + (i as u64 * 104_729) % 5_000, 50));
+        router.report_id(d.id(), outcome).unwrap();
+    }
+    router
+}
+
+struct Strategies {
+    shuffle: Router,
+    v2: Router,
+    latency: Router,
+}
+
+fn strategies() -> Strategies {
+    let big = big_group();
+    Strategies {
+        shuffle: strategy_router(RoutingStrategy::SimpleShuffle, &big),
+        v2: strategy_router(RoutingStrategy::UsageBasedV2, &big),
+        latency: strategy_router(RoutingStrategy::LowestLatency, &big),
+    }
+}
+
+fn plain_outcome() -> Outcome {
+    Outcome::success(Duration::from_millis(420))
+}
+
+fn outcome_with_tokens() -> Outcome {
+    Outcome::success(Duration::from_millis(420)).with_usage(Usage::new(1_200, 300))
+}
+
 fn route_2_threads(router: &Router, iters: u64) -> Duration {
     let start = Instant::now();
     std::thread::scope(|s| {
@@ -229,6 +292,27 @@ fn bench(c: &mut Criterion) {
                     .unwrap(),
             )
         })
+    });
+    g.finish();
+
+    let s = strategies();
+    let mut g = c.benchmark_group("strategies_10k_one_group");
+    for (name, router) in [
+        ("route_simple_shuffle", &s.shuffle),
+        ("route_usage_based_v2", &s.v2),
+        ("route_latency_based", &s.latency),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter(|| black_box(router.route(black_box("big"), &NONE).unwrap()))
+        });
+    }
+    let shuffle_route = s.shuffle.route("big", &NONE).unwrap();
+    let v2_route = s.v2.route("big", &NONE).unwrap();
+    g.bench_function("report_plain", |b| {
+        b.iter(|| black_box(s.shuffle.report(&shuffle_route, black_box(plain_outcome()))))
+    });
+    g.bench_function("report_with_tokens_v2", |b| {
+        b.iter(|| black_box(s.v2.report(&v2_route, black_box(outcome_with_tokens()))))
     });
     g.finish();
 }
@@ -351,12 +435,76 @@ fn ratios() {
     println!(
         "reconcile 1% changed: write lock held {locked:.2?}; apply of the same 100 changes {apply:.2?}"
     );
+    strategy_ratios();
+}
+
+/// The new strategies against simple-shuffle on one group of 10,000, and a report with tokens against a plain
+/// one. The batches alternate (shuffle, v2, latency, shuffle, ...) and each keeps its fastest of 9, so that a
+/// change in the machine's load hits all of them alike.
+fn strategy_ratios() {
+    let s = strategies();
+    let n = 500u64;
+    let route_batch = |router: &Router| {
+        let t = Instant::now();
+        for _ in 0..n {
+            black_box(router.route(black_box("big"), &NONE).unwrap());
+        }
+        t.elapsed() / n as u32
+    };
+    let mut routes = [Duration::MAX; 3];
+    for _ in 0..9 {
+        for (best, router) in routes.iter_mut().zip([&s.shuffle, &s.v2, &s.latency]) {
+            *best = (*best).min(route_batch(router));
+        }
+    }
+    let [shuffle, v2, latency] = routes;
+    let m = 100_000u64;
+    let shuffle_route = s.shuffle.route("big", &NONE).unwrap();
+    let v2_route = s.v2.route("big", &NONE).unwrap();
+    let (mut plain, mut tokens) = (Duration::MAX, Duration::MAX);
+    for _ in 0..9 {
+        let t = Instant::now();
+        for _ in 0..m {
+            black_box(s.shuffle.report(&shuffle_route, black_box(plain_outcome())));
+        }
+        plain = plain.min(t.elapsed() / m as u32);
+        let t = Instant::now();
+        for _ in 0..m {
+            black_box(s.v2.report(&v2_route, black_box(outcome_with_tokens())));
+        }
+        tokens = tokens.min(t.elapsed() / m as u32);
+    }
+    let x = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
+    println!(
+        "\n== strategies on one group of 10,000 deployments (alternating batches, best of 9) =="
+    );
+    println!("route simple-shuffle          {shuffle:>10.2?}");
+    println!(
+        "route usage-based-routing-v2  {v2:>10.2?}  = {:.2}x simple-shuffle (bar 1.5x)",
+        x(v2, shuffle)
+    );
+    println!(
+        "route latency-based-routing   {latency:>10.2?}  = {:.2}x simple-shuffle (bar 1.5x)",
+        x(latency, shuffle)
+    );
+    println!(
+        "report with tokens (v2) {tokens:>10.2?}  vs plain report (simple-shuffle) {plain:>10.2?}  = {:.2}x (bar 2x)",
+        x(tokens, plain)
+    );
 }
 
 criterion_group!(benches, bench);
 
 fn main() {
     benches();
+    // `cargo bench --bench router -- strategies` runs only the strategy benchmarks and their ratios.
+    if std::env::args().any(|a| a == "strategies") {
+        strategy_ratios();
+        criterion::Criterion::default()
+            .configure_from_args()
+            .final_summary();
+        return;
+    }
     ratios();
     criterion::Criterion::default()
         .configure_from_args()

@@ -54,6 +54,23 @@ impl ManualClock {
         }
     }
 
+    /// A clock whose wall-clock time starts at `start` (for tests of per-minute windows, which start at a
+    /// wall-clock minute).
+    ///
+    /// ```
+    /// use modelroute::clock::{Clock, ManualClock};
+    /// use std::time::{Duration, UNIX_EPOCH};
+    /// let clock = ManualClock::starting_at(UNIX_EPOCH + Duration::from_secs(1_700_000_040));
+    /// clock.advance(Duration::from_secs(20));
+    /// assert_eq!(clock.system_now(), UNIX_EPOCH + Duration::from_secs(1_700_000_060));
+    /// ```
+    pub fn starting_at(start: SystemTime) -> Self {
+        ManualClock {
+            base_system: start,
+            ..ManualClock::new()
+        }
+    }
+
     /// Moves the clock forward by `by`.
     pub fn advance(&self, by: Duration) {
         *self.offset.lock() += by;

@@ -1,7 +1,8 @@
 //! Loading a LiteLLM `config.yaml` (or JSON) into a [`RouterConfig`]: the `model_list`, and the parts of
 //! `router_settings` / `litellm_settings` that matter to routing.
 //!
-//! - Read: `model_list`; `routing_strategy` (+ `routing_strategy_args.lowest_latency_buffer`),
+//! - Read: `model_list`; `routing_strategy` (+ `routing_strategy_args`: `lowest_latency_buffer`, `ttl`,
+//!   `ttft_percentile`), `default_max_parallel_requests`,
 //!   `model_group_alias`, `fallbacks`, `context_window_fallbacks`, `content_policy_fallbacks`,
 //!   `default_fallbacks`, `allowed_fails`, `cooldown_time`, `disable_cooldowns`, `num_retries`,
 //!   `max_fallbacks`, `enable_tag_filtering`, from `router_settings` or `litellm_settings` (the former wins,
@@ -396,6 +397,20 @@ impl<'e> ConfigLoader<'e> {
                         s.lowest_latency_buffer =
                             non_negative(&format!("{field}.lowest_latency_buffer"), v)?;
                     }
+                    if let Some(v) = args.get("ttl").filter(|v| !v.is_null()) {
+                        s.routing_strategy_ttl = Some(Duration::from_secs_f64(non_negative(
+                            &format!("{field}.ttl"),
+                            v,
+                        )?));
+                    }
+                    if let Some(v) = args.get("ttft_percentile").filter(|v| !v.is_null()) {
+                        let f = format!("{field}.ttft_percentile");
+                        let p = non_negative(&f, v)?;
+                        if !(p > 0.0 && p <= 1.0) {
+                            return Err(setting_error(&f, "a number in (0, 1]", v));
+                        }
+                        s.ttft_percentile = Some(p);
+                    }
                 }
                 "model_group_alias" => {
                     for (alias, target) in object(&field, value)? {
@@ -439,6 +454,9 @@ impl<'e> ConfigLoader<'e> {
                 "num_retries" => s.num_retries = Some(count(&field, value)?),
                 "max_fallbacks" => s.max_fallbacks = count(&field, value)? as usize,
                 "enable_tag_filtering" => s.enable_tag_filtering = boolean(&field, value)?,
+                "default_max_parallel_requests" => {
+                    s.default_max_parallel_requests = Some(u64::from(count(&field, value)?))
+                }
                 _ => {}
             }
         }

@@ -613,7 +613,8 @@ pub enum RouteError {
     /// The name resolved to a group, but none of its deployments can take a request now.
     #[error(
         "model `{model}` resolved to group `{group}`, but none of its {total} deployment(s) is available \
-         ({blocked} blocked, {cooling_down} cooling down, {tag_mismatch} without a matching tag){}",
+         ({blocked} blocked, {cooling_down} cooling down, {tag_mismatch} without a matching tag{}){}",
+        fmt_limited(.limited),
         fmt_retry(.retry_after)
     )]
     NoneAvailable {
@@ -629,9 +630,30 @@ pub enum RouteError {
         cooling_down: usize,
         /// Deployments left out by tag filtering.
         tag_mismatch: usize,
-        /// When the first cooldown ends, if a deployment is cooling down.
+        /// Deployments at a usage limit (`rpm`, `tpm`, `max_parallel_requests`): which limit, and when its
+        /// window resets.
+        limited: Vec<crate::router::LimitReached>,
+        /// When the first deployment becomes available again: the end of the first cooldown or the first
+        /// usage window reset, whichever comes first (`None` if neither applies).
         retry_after: Option<std::time::Duration>,
     },
+}
+
+/// ", 2 at a usage limit: `a` rpm 3/3 (resets in 12.000 s), ..." (at most 3 listed).
+fn fmt_limited(limited: &[crate::router::LimitReached]) -> String {
+    if limited.is_empty() {
+        return String::new();
+    }
+    let shown: Vec<String> = limited.iter().take(3).map(ToString::to_string).collect();
+    let more = match limited.len() {
+        n if n > 3 => format!(" and {} more", n - 3),
+        _ => String::new(),
+    };
+    format!(
+        ", {} at a usage limit: {}{more}",
+        limited.len(),
+        shown.join(", ")
+    )
 }
 
 fn fmt_tried(tried: &[crate::router::Tried]) -> String {
@@ -654,9 +676,22 @@ impl RouteError {
     pub fn is_not_found(&self) -> bool {
         matches!(self, RouteError::NoDeployment { .. })
     }
-    /// The name resolved, but every deployment of the group is blocked, cooling down or filtered out.
+    /// The name resolved, but every deployment of the group is blocked, cooling down, at a usage limit or
+    /// filtered out.
     pub fn is_unavailable(&self) -> bool {
         matches!(self, RouteError::NoneAvailable { .. })
+    }
+    /// The group is unavailable and some of its deployments are at a usage limit (`rpm`, `tpm`,
+    /// `max_parallel_requests`): what LiteLLM answers with a 429.
+    pub fn is_rate_limited(&self) -> bool {
+        matches!(self, RouteError::NoneAvailable { limited, .. } if !limited.is_empty())
+    }
+    /// The deployments at a usage limit (empty for other errors).
+    pub fn limits_reached(&self) -> &[crate::router::LimitReached] {
+        match self {
+            RouteError::NoneAvailable { limited, .. } => limited,
+            RouteError::NoDeployment { .. } => &[],
+        }
     }
     /// The model requested.
     pub fn model(&self) -> &str {
@@ -666,7 +701,8 @@ impl RouteError {
             }
         }
     }
-    /// When the first cooldown of the group ends (for [`RouteError::NoneAvailable`]).
+    /// When the first deployment of the group is available again (for [`RouteError::NoneAvailable`]): the
+    /// end of its first cooldown, or the reset of the first usage window that keeps a deployment out.
     pub fn retry_after(&self) -> Option<std::time::Duration> {
         match self {
             RouteError::NoneAvailable { retry_after, .. } => *retry_after,
@@ -893,5 +929,53 @@ impl ConfigError {
             ConfigError::Io { .. } | ConfigError::UnknownFormat { .. } => {}
         }
         self
+    }
+}
+
+/// A model catalog that cannot be read ([`ModelCatalog`](crate::catalog::ModelCatalog)).
+///
+/// ```
+/// use modelroute::catalog::ModelCatalog;
+/// let err = ModelCatalog::from_json("[1, 2]").unwrap_err();
+/// assert!(err.is_malformed());
+/// assert!(ModelCatalog::from_file("/nonexistent/prices.json").is_err_and(|e| !e.is_malformed()));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CatalogError {
+    /// The file could not be read.
+    #[error("cannot read model catalog {}: {reason}", .path.display())]
+    Io {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// The file is larger than the limit.
+    #[error("model catalog {} is larger than {limit} bytes", .path.display())]
+    TooLarge {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// The text is not a JSON object of model name → entry.
+    #[error(
+        "model catalog is not a JSON object of model entries (line {line}, column {column}): {reason}"
+    )]
+    Json {
+        /// Line of the fault (1-based).
+        line: usize,
+        /// Column of the fault (1-based).
+        column: usize,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+impl CatalogError {
+    /// The text is not a catalog (as opposed to a file that could not be read).
+    pub fn is_malformed(&self) -> bool {
+        matches!(self, CatalogError::Json { .. })
     }
 }

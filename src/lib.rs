@@ -14,9 +14,10 @@
 //!    `model_info.id` gets the id LiteLLM computes.
 //! 2. **Requested name → one deployment** ([`router`]): [`Router::route`] resolves alias → team names →
 //!    exact `model_name` → wildcards ([`pattern`]: the *whole* name must match, the most specific pattern
-//!    wins, captures fill the target model) → default fallbacks; drops blocked and cooled-down deployments;
-//!    picks one with the routing strategy; returns a [`Route`] saying which, with the concrete model name,
-//!    and why. [`Router::apply`] and [`Router::reconcile`] change it atomically while it serves.
+//!    wins, captures fill the target model) → default fallbacks; drops blocked and cooled-down deployments
+//!    and those at a usage limit (`rpm`, `tpm`, `max_parallel_requests`); picks one with the routing strategy
+//!    (LiteLLM's, including usage-, latency- and cost-based routing, with prices from a [`ModelCatalog`]);
+//!    returns a [`Route`] saying which, with the concrete model name, and why. [`Router::apply`] and [`Router::reconcile`] change it atomically while it serves.
 //! 3. **Discovery** ([`provider`]): which models a LiteLLM proxy, an Ollama server or an LM Studio server
 //!    offers, with typed outcomes (unreachable, timed out, unauthorized, malformed, too large).
 //! 4. **Model cache** ([`cache`]): one list per server *and* key, in memory, on disk and in flight; stale
@@ -54,6 +55,7 @@
 
 pub mod base_url;
 pub mod cache;
+pub mod catalog;
 pub mod clock;
 pub mod config;
 pub mod deployment;
@@ -70,12 +72,13 @@ pub use cache::{
     Availability, CacheKey, ListSource, ModelCache, ModelCacheOptions, ModelList, RefreshProblem,
     Validation,
 };
+pub use catalog::ModelCatalog;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::RouterConfig;
 pub use deployment::{Deployment, DeploymentId, LiteLlmParams, ModelInfo};
 pub use error::{
-    BaseUrlError, CacheError, ChangeError, ConfigError, DeploymentError, DiscoveryError, DiskIssue,
-    EntryError, NumberProblem, ParseError, PatternError, RouteError,
+    BaseUrlError, CacheError, CatalogError, ChangeError, ConfigError, DeploymentError,
+    DiscoveryError, DiskIssue, EntryError, NumberProblem, ParseError, PatternError, RouteError,
 };
 pub use pattern::{MatchedDeployment, Pattern, PatternMatch, PatternRouter};
 pub use provider::{

@@ -9,16 +9,20 @@
 //!    `default_fallbacks` in turn. Nothing found is a [`RouteError::NoDeployment`] that lists every step
 //!    tried: never a guess.
 //! 2. **Filter** the group: drop blocked deployments and those cooling down, apply tag filtering (when
-//!    `enable_tag_filtering` is on), and keep the lowest `order` (a deployment without `order` comes last).
-//!    Nothing left is a [`RouteError::NoneAvailable`] saying why and when the first cooldown ends.
+//!    `enable_tag_filtering` is on), drop those at a usage limit (`rpm` / `tpm` under the strategies that
+//!    hold them as limits, `max_parallel_requests` always: see [`usage`]), and keep the lowest `order` (a
+//!    deployment without `order` comes last). Nothing left is a [`RouteError::NoneAvailable`] saying why and
+//!    when the first deployment is available again.
 //! 3. **Pick** one with the [`RoutingStrategy`].
-//! 4. Return a [`Route`]: the deployment (kept alive by the route even if removed meanwhile), the concrete
+//! 4. Take the pick's in-flight slot and count the request (both atomic: when another thread took the last
+//!    slot or the last request of the minute meanwhile, pick again).
+//! 5. Return a [`Route`]: the deployment (kept alive by the route even if removed meanwhile), the concrete
 //!    model name (a wildcard's captures substituted) and why it was chosen. The route counts as in flight
-//!    until dropped (what `least-busy` balances on).
+//!    until dropped (what `least-busy` balances on, and `max_parallel_requests` bounds).
 //!
 //! The caller reports how the request went ([`Router::report`]): failures that LiteLLM counts cool a
-//! deployment down, latencies feed `latency-based-routing`. When a group fails, [`Router::fallbacks`] gives
-//! the groups to try next, in order.
+//! deployment down; latencies ([`latency`]) and token counts ([`usage`]) feed the strategies. When a group
+//! fails, [`Router::fallbacks`] gives the groups to try next, in order.
 //!
 //! ```
 //! use modelroute::{Deployment, Router};
@@ -57,59 +61,97 @@
 //! deployments, same order within every group, same precedence between equally specific patterns). The
 //! health and strategy state of a removed deployment goes with it (LiteLLM #33168, #34564); an upsert keeps
 //! it unless what is called changed (any `litellm_params` key other than `rpm`, `tpm`, `weight`, `order`,
-//! `tags`).
+//! `tags`, `max_parallel_requests`, `input_cost_per_token`, `output_cost_per_token`).
 
 mod fallback;
 mod filter;
 mod health;
+pub mod latency;
+pub mod pricing;
 mod settings;
 mod sharded;
 pub(crate) mod state;
 mod strategy;
+pub mod usage;
 
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 pub use self::fallback::{FallbackPlan, FallbackSource};
 pub use self::filter::CandidateStatus;
 pub use self::health::{DeploymentHealth, FailureKind, Outcome};
 pub use self::settings::{AliasTarget, FallbackKind, RouterSettings};
 pub use self::strategy::{RandomSource, RoutingStrategy, SplitMix64, UnknownStrategy};
+pub use self::usage::{LimitReached, Usage, UsageLimit};
 
-use self::filter::Eligibility;
+use self::filter::{Eligibility, Gate};
 use self::health::{CooldownRule, InFlight, Stats};
+use self::latency::LatencyRead;
 use self::sharded::Sharded;
-use self::state::{Group, GroupKey, Member, State};
+use self::state::{Group, GroupKey, Member, MemberDefaults, State};
 use self::strategy::StrategyInput;
+use self::usage::{LimitCheck, LimitRule, WallNow};
+use crate::catalog::ModelCatalog;
 use crate::clock::{Clock, SystemClock};
 use crate::config::RouterConfig;
 use crate::deployment::{Deployment, DeploymentId};
 use crate::error::{ChangeError, RouteError};
 use crate::pattern::{Pattern, PatternMatch, PatternRouter};
 
-/// Who is asking: the team (for team public names and team wildcards) and the request's tags (for tag
-/// filtering). Borrowed, so building one allocates nothing.
+/// Who is asking and what: the team (for team public names and team wildcards), the request's tags (for
+/// tag filtering), its input tokens (for `tpm` limits) and whether it is streamed (for
+/// `latency-based-routing`). Borrowed, so building one allocates nothing.
 ///
 /// ```
 /// use modelroute::router::RequestContext;
-/// let ctx = RequestContext::new().with_team("team-a").with_tags(&["eu"]);
+/// let ctx = RequestContext::new()
+///     .with_team("team-a")
+///     .with_tags(&["eu"])
+///     .with_input_tokens(1_200)
+///     .with_stream(true);
 /// assert_eq!(ctx.team(), Some("team-a"));
+/// assert_eq!(ctx.input_tokens(), Some(1_200));
 /// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RequestContext<'a> {
     team: Option<&'a str>,
     tags: &'a [&'a str],
+    input_tokens: Option<u64>,
+    stream: bool,
 }
 
 impl<'a> RequestContext<'a> {
-    /// No team, no tags.
+    /// No team, no tags, input tokens unknown, not streamed.
     pub const fn new() -> Self {
         RequestContext {
             team: None,
             tags: &[],
+            input_tokens: None,
+            stream: false,
         }
+    }
+    /// The request's input (prompt) tokens, as the caller counted them. A deployment whose tokens of the
+    /// minute plus these would exceed its `tpm` is not eligible (LiteLLM counts the messages itself with
+    /// `token_counter`; unknown counts as 1 here).
+    pub fn with_input_tokens(mut self, tokens: u64) -> Self {
+        self.input_tokens = Some(tokens);
+        self
+    }
+    /// The request is streamed: `latency-based-routing` compares time to first token (LiteLLM's
+    /// `stream=True`).
+    pub fn with_stream(mut self, stream: bool) -> Self {
+        self.stream = stream;
+        self
+    }
+    /// The input tokens, if stated.
+    pub fn input_tokens(&self) -> Option<u64> {
+        self.input_tokens
+    }
+    /// Whether the request is streamed.
+    pub fn is_stream(&self) -> bool {
+        self.stream
     }
     /// For a request of this team.
     pub fn with_team(mut self, team: &'a str) -> Self {
@@ -449,10 +491,21 @@ pub struct Router {
     aliases: std::collections::HashMap<Box<str>, (Arc<str>, Arc<str>)>,
     default_fallbacks: Vec<Arc<str>>,
     rule: CooldownRule,
+    /// How the strategy holds `rpm` / `tpm` as limits (`None`: it does not).
+    limit_rule: Option<LimitRule>,
+    /// `ttl` of latency samples, in nanoseconds.
+    latency_ttl_ns: u64,
+    catalog: Option<Arc<ModelCatalog>>,
     clock: Arc<dyn Clock>,
     epoch: Instant,
+    /// The wall-clock time at `epoch` (usage minutes).
+    wall_epoch: std::time::SystemTime,
     rng: Arc<dyn RandomSource>,
 }
+
+/// How many times a route is re-picked when another thread took the picked deployment's last slot
+/// (`max_parallel_requests`) or last request of the minute (`rpm` under `usage-based-routing-v2`) meanwhile.
+const ROUTE_ATTEMPTS: usize = 8;
 
 impl fmt::Debug for Router {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -567,6 +620,41 @@ impl Router {
         health::nanos(self.clock.now().saturating_duration_since(self.epoch))
     }
 
+    /// The wall-clock minute at `now_ns` (see [`usage`]: one clock read per call).
+    fn wall(&self, now_ns: u64) -> WallNow {
+        WallNow::at(self.wall_epoch + Duration::from_nanos(now_ns))
+    }
+
+    /// The time and the limits a request is checked against.
+    fn gate(&self, ctx: &RequestContext<'_>) -> Gate {
+        let now_ns = self.now_ns();
+        Gate {
+            now_ns,
+            limits: self.limit_rule.map(|rule| LimitCheck {
+                rule,
+                now: self.wall(now_ns),
+                input_tokens: ctx.input_tokens.unwrap_or(0).max(1),
+            }),
+        }
+    }
+
+    /// The model catalog the router prices deployments with, if it was given one
+    /// ([`RouterBuilder::catalog`]).
+    ///
+    /// ```
+    /// use modelroute::catalog::{CatalogEntry, ModelCatalog};
+    /// use modelroute::Router;
+    /// let mut catalog = ModelCatalog::new();
+    /// catalog.insert("my-model", CatalogEntry::new().with_max_input_tokens(32_000));
+    /// let router = Router::builder().catalog(catalog).build()?;
+    /// let window = router.catalog().and_then(|c| c.lookup("my-model")).and_then(|m| m.entry().max_input_tokens);
+    /// assert_eq!(window, Some(32_000));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn catalog(&self) -> Option<&Arc<ModelCatalog>> {
+        self.catalog.as_ref()
+    }
+
     fn tag_filter<'a>(&self, ctx: &RequestContext<'a>) -> Option<&'a [&'a str]> {
         self.settings.enable_tag_filtering.then_some(ctx.tags)
     }
@@ -579,29 +667,53 @@ impl Router {
         let Some(found) = self.resolve(&state, model, ctx) else {
             return Err(self.not_found(model, ctx));
         };
-        // 2. Keep what may take the request: not blocked, not cooling down, tags, lowest order.
-        let now = self.now_ns();
+        // 2. Keep what may take the request: not blocked, not cooling down, tags, within limits, lowest order.
         let tags = self.tag_filter(ctx);
         let members = &found.group.members;
-        let Some(rule) = Eligibility::compute(members, now, tags) else {
-            return Err(self.unavailable(model, &found, now, tags));
-        };
-        // 3. Pick one with the strategy.
-        let input = StrategyInput {
-            strategy: self.settings.routing_strategy,
-            rng: &*self.rng,
-            round_robin: &found.group.round_robin,
-            latency_buffer: self.settings.lowest_latency_buffer,
-        };
-        let member = &members[strategy::pick(&input, members, rule.count, |m| rule.accepts(m))];
-        // 4. The concrete model name; the route counts as in flight until dropped.
-        Ok(Route {
-            deployment: member.deployment.clone(),
-            model: found.concrete_model(member).map(Into::into),
-            reason: found.reason(self.settings.routing_strategy, rule.count),
-            wildcard: member.wildcard,
-            guard: InFlight::start(member.stats.clone()),
-        })
+        let mut gate = self.gate(ctx);
+        for _ in 0..ROUTE_ATTEMPTS {
+            let Some(rule) = Eligibility::compute(members, gate, tags) else {
+                break;
+            };
+            // 3. Pick one with the strategy.
+            let input = StrategyInput {
+                strategy: self.settings.routing_strategy,
+                rng: &*self.rng,
+                round_robin: &found.group.round_robin,
+                latency_buffer: self.settings.lowest_latency_buffer,
+                latency: LatencyRead {
+                    now_ns: gate.now_ns,
+                    ttl_ns: self.latency_ttl_ns,
+                    stream: ctx.stream,
+                },
+                usage: gate.limits.map(|l| (l.now, l.rule.ttl_secs)),
+            };
+            let member = &members[strategy::pick(&input, members, rule.count, |m| rule.accepts(m))];
+            // 4. Take its slot and count the request; another thread may have taken the last one meanwhile.
+            let Some(guard) = self.admit(member, &gate) else {
+                gate = self.gate(ctx);
+                continue;
+            };
+            // 5. The concrete model name; the route counts as in flight until dropped.
+            return Ok(Route {
+                deployment: member.deployment.clone(),
+                model: found.concrete_model(member).map(Into::into),
+                reason: found.reason(self.settings.routing_strategy, rule.count),
+                wildcard: member.wildcard,
+                guard,
+            });
+        }
+        Err(self.unavailable(model, &found, &gate, tags))
+    }
+
+    /// The in-flight guard of a route to `member` (within `max_parallel_requests`), with the request counted
+    /// (within `rpm` under `usage-based-routing-v2`). `None` if a limit was reached meanwhile.
+    fn admit(&self, member: &Member, gate: &Gate) -> Option<InFlight> {
+        let guard = InFlight::try_start(member.stats.clone(), member.limits.max_parallel)?;
+        match &gate.limits {
+            Some(check) if !check.admit(&member.limits, &member.stats.usage) => None,
+            _ => Some(guard),
+        }
     }
 
     /// What `model` resolves to and which deployments could take it now, without picking one.
@@ -610,10 +722,10 @@ impl Router {
         let Some(found) = self.resolve(&state, model, ctx) else {
             return Err(self.not_found(model, ctx));
         };
-        let now = self.now_ns();
+        let gate = self.gate(ctx);
         let tags = self.tag_filter(ctx);
         let members = &found.group.members;
-        let rule = Eligibility::compute(members, now, tags);
+        let rule = Eligibility::compute(members, gate, tags);
         let candidates = members
             .iter()
             .map(|m| Candidate {
@@ -621,7 +733,7 @@ impl Router {
                 model: found
                     .concrete_model(m)
                     .unwrap_or_else(|| m.deployment.litellm_params().model().to_string()),
-                availability: filter::availability(m, rule.as_ref(), now, tags),
+                availability: filter::availability(m, rule.as_ref(), &gate, tags),
             })
             .collect();
         Ok(Resolution {
@@ -702,10 +814,10 @@ impl Router {
         &self,
         model: &str,
         found: &Found<'_>,
-        now: u64,
+        gate: &Gate,
         tags: Option<&[&str]>,
     ) -> RouteError {
-        let why = filter::unavailable(&found.group.members, now, tags);
+        let why = filter::unavailable(&found.group.members, gate, tags);
         RouteError::NoneAvailable {
             model: model.to_string(),
             group: found.group.name.to_string(),
@@ -713,35 +825,77 @@ impl Router {
             blocked: why.blocked,
             cooling_down: why.cooling_down,
             tag_mismatch: why.tag_mismatch,
+            limited: why.limited,
             retry_after: why.retry_after,
         }
     }
 
     /// Records how a routed request went. Failures that count (see [`FailureKind::counts_for_cooldown`])
-    /// may start a cooldown; successes feed the latency average. Returns true if this report started a
-    /// cooldown.
+    /// may start a cooldown; successes and timeouts feed the latency samples; a success counts towards the
+    /// minute's successes and, with its [`Usage`], tokens (`rpm` / `tpm`). Returns true if this report
+    /// started a cooldown.
     pub fn report(&self, route: &Route, outcome: Outcome) -> bool {
-        route
-            .guard
-            .stats()
-            .record(outcome, self.now_ns(), &self.rule, route.wildcard)
+        self.record(route.guard.stats(), route.wildcard, outcome)
     }
 
     /// Records an outcome for the deployment `id` (when the route is not at hand). Returns `None` if the
     /// router has no such deployment, else whether a cooldown started.
     pub fn report_id(&self, id: &DeploymentId, outcome: Outcome) -> Option<bool> {
         let member = self.state.read().by_id.get(id).cloned()?;
-        Some(
-            member
-                .stats
-                .record(outcome, self.now_ns(), &self.rule, member.wildcard),
-        )
+        Some(self.record(&member.stats, member.wildcard, outcome))
+    }
+
+    fn record(&self, stats: &Stats, wildcard: bool, outcome: Outcome) -> bool {
+        let now = self.now_ns();
+        let ttft_percentile = self.settings.ttft_percentile;
+        match outcome {
+            Outcome::Success {
+                latency,
+                usage,
+                time_to_first_token,
+            } => {
+                stats.latency.record_success(
+                    latency,
+                    usage.map(|u| u.completion_tokens),
+                    time_to_first_token,
+                    now,
+                    self.latency_ttl_ns,
+                    ttft_percentile,
+                );
+                if let Some(rule) = &self.limit_rule {
+                    let wall = self.wall(now);
+                    let tokens = usage.map_or(0, |u| u.total_tokens);
+                    stats.usage.record_success(wall, rule.ttl_secs, tokens);
+                }
+            }
+            Outcome::Failure(FailureKind::Timeout) => {
+                stats
+                    .latency
+                    .record_timeout(now, self.latency_ttl_ns, ttft_percentile);
+            }
+            Outcome::Failure(_) => {}
+        }
+        stats.record(outcome, now, &self.rule, wildcard)
     }
 
     /// The health and strategy state of deployment `id`.
     pub fn health(&self, id: &DeploymentId) -> Option<DeploymentHealth> {
         let stats: Arc<Stats> = self.state.read().by_id.get(id)?.stats.clone();
-        Some(stats.snapshot(self.now_ns(), &self.rule))
+        let now = self.now_ns();
+        let mut health = stats.snapshot(now, &self.rule);
+        let (average, samples, ttft) = stats.latency.snapshot(now, self.latency_ttl_ns);
+        let duration = |secs: f64| Duration::try_from_secs_f64(secs).ok();
+        health.average_latency = average.and_then(duration);
+        health.latency_samples = samples;
+        health.time_to_first_token = ttft.and_then(duration);
+        if let Some(rule) = &self.limit_rule {
+            let wall = self.wall(now);
+            let ttl = rule.ttl_secs;
+            health.requests_this_minute = stats.usage.requests.get(wall, ttl);
+            health.successes_this_minute = stats.usage.successes.get(wall, ttl);
+            health.tokens_this_minute = stats.usage.tokens.get(wall, ttl);
+        }
+        Some(health)
     }
 
     /// The general fallback plan for `model` (see [`Router::fallbacks_for`]).
@@ -939,6 +1093,7 @@ fn validate(deployments: &[Arc<Deployment>]) -> Result<(), ChangeError> {
 #[derive(Debug, Default)]
 pub struct RouterBuilder {
     settings: RouterSettings,
+    catalog: Option<Arc<ModelCatalog>>,
     clock: Option<Arc<dyn Clock>>,
     rng: Option<Arc<dyn RandomSource>>,
     deployments: Vec<Arc<Deployment>>,
@@ -950,7 +1105,32 @@ impl RouterBuilder {
         self.settings = settings;
         self
     }
-    /// With this clock (cooldowns, failure window). Default: [`SystemClock`].
+    /// With this model catalog: prices for `cost-based-routing` (after a deployment's own
+    /// `input_cost_per_token` / `output_cost_per_token`), and what other parts need to know about models.
+    ///
+    /// ```
+    /// use modelroute::catalog::ModelCatalog;
+    /// use modelroute::router::{RequestContext, RouterSettings, RoutingStrategy};
+    /// use modelroute::{Deployment, Router};
+    ///
+    /// let catalog = ModelCatalog::from_json(r#"{
+    ///   "gpt-4o": {"input_cost_per_token": 2.5e-06, "output_cost_per_token": 1e-05, "litellm_provider": "openai"},
+    ///   "gpt-4o-mini": {"input_cost_per_token": 1.5e-07, "output_cost_per_token": 6e-07, "litellm_provider": "openai"}
+    /// }"#)?;
+    /// let router = Router::builder()
+    ///     .settings(RouterSettings::default().with_strategy(RoutingStrategy::LowestCost))
+    ///     .catalog(catalog)
+    ///     .deployment(Deployment::new("chat", "openai/gpt-4o")?)
+    ///     .deployment(Deployment::new("chat", "openai/gpt-4o-mini")?)
+    ///     .build()?;
+    /// assert_eq!(router.route("chat", &RequestContext::new())?.model(), "openai/gpt-4o-mini");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn catalog(mut self, catalog: impl Into<Arc<ModelCatalog>>) -> Self {
+        self.catalog = Some(catalog.into());
+        self
+    }
+    /// With this clock (cooldowns, failure window, usage minutes). Default: [`SystemClock`].
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = Some(clock);
         self
@@ -995,11 +1175,15 @@ impl RouterBuilder {
     }
 
     fn build_validated(self) -> Router {
+        let settings = self.settings;
         let mut state = State::default();
+        state.defaults = MemberDefaults {
+            catalog: self.catalog.clone(),
+            default_max_parallel: settings.default_max_parallel_requests,
+        };
         for d in self.deployments {
             state.upsert(d);
         }
-        let settings = self.settings;
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
         let aliases = settings
             .model_group_alias
@@ -1026,6 +1210,14 @@ impl RouterBuilder {
                 cooldown: settings.cooldown_time,
                 disabled: settings.disable_cooldowns,
             },
+            limit_rule: LimitRule::for_settings(&settings),
+            latency_ttl_ns: health::nanos(
+                settings
+                    .routing_strategy_ttl
+                    .unwrap_or(latency::DEFAULT_LATENCY_TTL),
+            ),
+            catalog: self.catalog,
+            wall_epoch: clock.system_now(),
             epoch: clock.now(),
             clock,
             rng: self

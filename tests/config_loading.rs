@@ -172,29 +172,46 @@ fn unset_environment_variable_names_file_entry_and_field() {
 #[test]
 fn litellm_proxy_test_config_strict_and_lenient() {
     let env = env();
-    let strict = RouterConfig::loader()
-        .env(&env)
-        .load_file(fixture("proxy_server_config.yaml"));
-    let err = strict.unwrap_err();
-    assert!(
-        matches!(&err, ConfigError::UnsupportedStrategy { value, .. } if value == "usage-based-routing-v2"),
-        "{err:?}"
-    );
-    assert_eq!(err.field(), Some("router_settings.routing_strategy"));
-    assert!(err.to_string().contains("proxy_server_config.yaml"));
-
+    // LiteLLM's own proxy test config routes with usage-based-routing-v2: it loads strictly.
     let config = RouterConfig::loader()
         .env(&env)
-        .lenient(true)
         .load_file(fixture("proxy_server_config.yaml"))
         .unwrap();
     assert_eq!(
-        config.warnings(),
+        config.settings().routing_strategy,
+        RoutingStrategy::UsageBasedV2
+    );
+    assert!(config.warnings().is_empty());
+    // A strategy LiteLLM does not know is an error naming file and field, or a warning when lenient.
+    let text = std::fs::read_to_string(fixture("proxy_server_config.yaml"))
+        .unwrap()
+        .replace("usage-based-routing-v2", "fastest-routing");
+    let err = RouterConfig::loader()
+        .env(&env)
+        .load_yaml(&text)
+        .unwrap_err();
+    assert!(
+        matches!(&err, ConfigError::UnsupportedStrategy { value, .. } if value == "fastest-routing"),
+        "{err:?}"
+    );
+    assert_eq!(err.field(), Some("router_settings.routing_strategy"));
+    let lenient = RouterConfig::loader()
+        .env(&env)
+        .lenient(true)
+        .load_yaml(&text)
+        .unwrap();
+    assert_eq!(
+        lenient.warnings(),
         [ConfigWarning::UnsupportedStrategy {
             field: "router_settings.routing_strategy".into(),
-            value: "usage-based-routing-v2".into()
+            value: "fastest-routing".into()
         }]
     );
+    assert_eq!(
+        lenient.settings().routing_strategy,
+        RoutingStrategy::SimpleShuffle
+    );
+
     assert!(config.skipped().is_empty());
     assert_eq!(config.deployments().len(), 19);
     assert_eq!(config.deployments()[0].id().as_str(), "1");

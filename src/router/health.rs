@@ -1,4 +1,4 @@
-//! Deployment health: the outcomes the caller reports, cooldowns, latency, in-flight counts.
+//! Deployment health: the outcomes the caller reports, cooldowns, in-flight counts.
 //!
 //! The router never sees a response: the caller reports each outcome with
 //! [`Router::report`](crate::Router::report). Failures that LiteLLM counts (HTTP 429, 401, 404, 408, every
@@ -7,7 +7,8 @@
 //! request's fault, not the deployment's, and connection errors are not counted either (LiteLLM ignores
 //! `APIConnectionError` for cooldowns). Wildcard deployments are never cooled down (LiteLLM's
 //! `provider_default_deployment_ids`): a 404 for one concrete model must not take down every model behind
-//! `openai/*`.
+//! `openai/*`. The latency samples and the usage counters a deployment also carries live in their own
+//! modules ([`latency`](super::latency), [`usage`](super::usage)).
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -16,33 +17,96 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 
-/// LiteLLM keeps the last 10 latencies of a deployment (`max_latency_list_size`).
-pub(crate) const LATENCY_WINDOW: usize = 10;
-/// LiteLLM records a timeout as a latency of 1,000 s for latency-based routing.
-pub(crate) const TIMEOUT_PENALTY: Duration = Duration::from_secs(1000);
+use super::latency::LatencyWindow;
+use super::usage::{Usage, UsageCounters};
 
 /// What happened to a request sent to a routed deployment.
+///
+/// ```
+/// use modelroute::router::{FailureKind, Outcome, Usage};
+/// use std::time::Duration;
+///
+/// let plain = Outcome::success(Duration::from_millis(800));
+/// // With the response's token counts (for `tpm` and per-token latency) and, for a stream, the time to
+/// // its first token:
+/// let streamed = Outcome::success(Duration::from_millis(2400))
+///     .with_usage(Usage::new(1000, 120))
+///     .with_time_to_first_token(Duration::from_millis(300));
+/// assert_eq!(streamed.usage().map(|u| u.total_tokens), Some(1120));
+/// assert_eq!(plain.usage(), None);
+/// let failed = Outcome::failure(FailureKind::Timeout);
+/// assert!(failed.is_failure());
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Outcome {
-    /// The deployment answered. `latency` feeds `latency-based-routing` (for streams, report the time to
-    /// the first token, as LiteLLM does).
+    /// The deployment answered. Build it with [`Outcome::success`].
+    #[non_exhaustive]
     Success {
-        /// How long the request took.
+        /// How long the request took, to its last token (what LiteLLM's `end_time - start_time` measures).
         latency: Duration,
+        /// The response's token counts, if known: `total_tokens` counts towards `tpm`, and
+        /// `latency-based-routing` divides the latency by `completion_tokens`.
+        usage: Option<Usage>,
+        /// For a stream, the time to its first token (what `latency-based-routing` compares for streamed
+        /// requests).
+        time_to_first_token: Option<Duration>,
     },
     /// The request failed.
     Failure(FailureKind),
 }
 
 impl Outcome {
-    /// A success that took `latency`.
+    /// A success that took `latency` (for a stream: to its last token; report the time to the first one
+    /// with [`Outcome::with_time_to_first_token`]).
     pub fn success(latency: Duration) -> Self {
-        Outcome::Success { latency }
+        Outcome::Success {
+            latency,
+            usage: None,
+            time_to_first_token: None,
+        }
     }
     /// A failure of this kind.
     pub fn failure(kind: FailureKind) -> Self {
         Outcome::Failure(kind)
+    }
+    /// With the response's token counts (a success only: a failure is returned unchanged, as LiteLLM counts
+    /// no tokens for failures).
+    pub fn with_usage(self, usage: Usage) -> Self {
+        match self {
+            Outcome::Success {
+                latency,
+                time_to_first_token,
+                ..
+            } => Outcome::Success {
+                latency,
+                usage: Some(usage),
+                time_to_first_token,
+            },
+            failure => failure,
+        }
+    }
+    /// With the time to first token of a streamed success (a failure is returned unchanged).
+    pub fn with_time_to_first_token(self, ttft: Duration) -> Self {
+        match self {
+            Outcome::Success { latency, usage, .. } => Outcome::Success {
+                latency,
+                usage,
+                time_to_first_token: Some(ttft),
+            },
+            failure => failure,
+        }
+    }
+    /// The token counts of a success, if reported.
+    pub fn usage(&self) -> Option<Usage> {
+        match self {
+            Outcome::Success { usage, .. } => *usage,
+            Outcome::Failure(_) => None,
+        }
+    }
+    /// Whether the request failed.
+    pub fn is_failure(&self) -> bool {
+        matches!(self, Outcome::Failure(_))
     }
 }
 
@@ -100,10 +164,10 @@ pub(crate) struct CooldownRule {
 #[derive(Debug, Default)]
 pub(crate) struct Stats {
     in_flight: AtomicUsize,
-    /// Average of the latency window in nanoseconds, for lock-free reads by `latency-based-routing`
-    /// (0 = no sample: such a deployment is tried first, as in LiteLLM).
-    avg_latency_ns: AtomicU64,
-    latencies: Mutex<VecDeque<Duration>>,
+    /// Latency samples (`latency-based-routing`).
+    pub latency: LatencyWindow,
+    /// Requests, successes and tokens of the current minute (`rpm` / `tpm` limits, `usage-based-routing`).
+    pub usage: UsageCounters,
     /// Times (nanoseconds since the router's epoch) of the counted failures still in the window.
     failures: Mutex<VecDeque<u64>>,
     /// End of the cooldown in nanoseconds since the router's epoch; 0 = none.
@@ -115,10 +179,6 @@ pub(crate) struct Stats {
 impl Stats {
     pub fn in_flight(&self) -> usize {
         self.in_flight.load(Ordering::Relaxed)
-    }
-
-    pub fn avg_latency_ns(&self) -> u64 {
-        self.avg_latency_ns.load(Ordering::Relaxed)
     }
 
     pub fn is_cooling(&self, now_ns: u64) -> bool {
@@ -134,16 +194,12 @@ impl Stats {
     /// Records an outcome at `now_ns`. Returns true if it started a cooldown.
     pub fn record(&self, outcome: Outcome, now_ns: u64, rule: &CooldownRule, exempt: bool) -> bool {
         match outcome {
-            Outcome::Success { latency } => {
+            Outcome::Success { .. } => {
                 self.successes.fetch_add(1, Ordering::Relaxed);
-                self.push_latency(latency);
                 false
             }
             Outcome::Failure(kind) => {
                 self.failures_total.fetch_add(1, Ordering::Relaxed);
-                if kind == FailureKind::Timeout {
-                    self.push_latency(TIMEOUT_PENALTY);
-                }
                 if rule.disabled || exempt || !kind.counts_for_cooldown() {
                     return false;
                 }
@@ -167,18 +223,6 @@ impl Stats {
         }
     }
 
-    fn push_latency(&self, latency: Duration) {
-        let mut window = self.latencies.lock();
-        if window.len() == LATENCY_WINDOW {
-            window.pop_front();
-        }
-        window.push_back(latency);
-        let sum: u128 = window.iter().map(Duration::as_nanos).sum();
-        let avg = (sum / window.len() as u128).min(u128::from(u64::MAX)) as u64;
-        // A sample of 0 ns would read as "no data": keep at least 1.
-        self.avg_latency_ns.store(avg.max(1), Ordering::Relaxed);
-    }
-
     pub fn snapshot(&self, now_ns: u64, rule: &CooldownRule) -> DeploymentHealth {
         let window = nanos(rule.window);
         let recent_failures = self
@@ -187,11 +231,14 @@ impl Stats {
             .iter()
             .filter(|&&t| now_ns.saturating_sub(t) < window)
             .count();
-        let avg = self.avg_latency_ns();
         DeploymentHealth {
             in_flight: self.in_flight(),
-            average_latency: (avg > 0).then(|| Duration::from_nanos(avg)),
-            latency_samples: self.latencies.lock().len(),
+            average_latency: None,
+            latency_samples: 0,
+            time_to_first_token: None,
+            requests_this_minute: 0,
+            successes_this_minute: 0,
+            tokens_this_minute: 0,
             cooldown_left: self.cooldown_left(now_ns),
             recent_failures,
             successes: self.successes.load(Ordering::Relaxed),
@@ -213,6 +260,20 @@ impl InFlight {
         stats.in_flight.fetch_add(1, Ordering::Relaxed);
         InFlight(stats)
     }
+    /// Starts a route if fewer than `limit` are in flight (atomically: never more than `limit`).
+    pub fn try_start(stats: Arc<Stats>, limit: Option<u64>) -> Option<Self> {
+        let Some(limit) = limit else {
+            return Some(Self::start(stats));
+        };
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        stats
+            .in_flight
+            .fetch_update(Ordering::AcqRel, Ordering::Relaxed, |n| {
+                (n < limit).then(|| n + 1)
+            })
+            .ok()?;
+        Some(InFlight(stats))
+    }
     pub fn stats(&self) -> &Arc<Stats> {
         &self.0
     }
@@ -230,10 +291,20 @@ impl Drop for InFlight {
 pub struct DeploymentHealth {
     /// Routes to this deployment not yet dropped.
     pub in_flight: usize,
-    /// Moving average of the last reported latencies (up to 10), if any.
+    /// Average of the last latency samples (up to 10), if any: seconds per completion token for successes
+    /// reported with token counts, the latency itself for the others, 1,000 s for a timeout (see
+    /// `latency-based-routing`).
     pub average_latency: Option<Duration>,
-    /// Number of latencies in that average.
+    /// Number of samples in that average.
     pub latency_samples: usize,
+    /// Average time to first token of the last streamed successes (up to 10), if any.
+    pub time_to_first_token: Option<Duration>,
+    /// Routes made this minute (counted under the strategies that hold `rpm`/`tpm` as limits).
+    pub requests_this_minute: u64,
+    /// Successes reported this minute (idem).
+    pub successes_this_minute: u64,
+    /// Tokens reported this minute (idem).
+    pub tokens_this_minute: u64,
     /// Time left in the current cooldown, if cooling down.
     pub cooldown_left: Option<Duration>,
     /// Counted failures within the failure window (reset when a cooldown starts).
@@ -321,21 +392,6 @@ mod tests {
     }
 
     #[test]
-    fn latency_is_a_moving_average_of_the_last_ten() {
-        let s = Stats::default();
-        for ms in 1..=20u64 {
-            s.record(
-                Outcome::success(Duration::from_millis(ms)),
-                0,
-                &rule(3),
-                false,
-            );
-        }
-        // last ten: 11..=20 -> 15.5 ms
-        assert_eq!(s.avg_latency_ns(), 15_500_000);
-    }
-
-    #[test]
     fn in_flight_guard_counts_until_dropped() {
         let s = Arc::new(Stats::default());
         let a = InFlight::start(s.clone());
@@ -345,5 +401,16 @@ mod tests {
         assert_eq!(s.in_flight(), 1);
         drop(b);
         assert_eq!(s.in_flight(), 0);
+    }
+
+    #[test]
+    fn a_limited_guard_never_exceeds_its_limit() {
+        let s = Arc::new(Stats::default());
+        let a = InFlight::try_start(s.clone(), Some(2)).unwrap();
+        let _b = InFlight::try_start(s.clone(), Some(2)).unwrap();
+        assert!(InFlight::try_start(s.clone(), Some(2)).is_none());
+        assert_eq!(s.in_flight(), 2);
+        drop(a);
+        assert!(InFlight::try_start(s.clone(), Some(2)).is_some());
     }
 }

@@ -58,6 +58,17 @@ pub struct RouterSettings {
     /// `routing_strategy_args.lowest_latency_buffer`: for `latency-based-routing`, pick at random among the
     /// deployments whose average latency is within this fraction of the best (default 0).
     pub lowest_latency_buffer: f64,
+    /// `routing_strategy_args.ttl`: how long latency samples live after a deployment's last one (default
+    /// 1 hour), and how long a usage count lives without a change within its minute under
+    /// `usage-based-routing` / `-v2` (default 60 s, i.e. the whole minute). `None`: LiteLLM's defaults.
+    pub routing_strategy_ttl: Option<Duration>,
+    /// `routing_strategy_args.ttft_percentile` (0 < p ≤ 1): for streamed requests under
+    /// `latency-based-routing`, compare this percentile of the time-to-first-token samples instead of their
+    /// average.
+    pub ttft_percentile: Option<f64>,
+    /// `default_max_parallel_requests`: routes in flight allowed per deployment that sets neither
+    /// `max_parallel_requests`, `rpm` nor `tpm` (see [`usage`](super::usage)).
+    pub default_max_parallel_requests: Option<u64>,
     /// `model_group_alias`: requested name → the name to route instead (one step, not followed further).
     pub model_group_alias: HashMap<String, AliasTarget>,
     /// `fallbacks`: model group → the groups to try next, in order.
@@ -92,6 +103,9 @@ impl Default for RouterSettings {
         RouterSettings {
             routing_strategy: RoutingStrategy::SimpleShuffle,
             lowest_latency_buffer: 0.0,
+            routing_strategy_ttl: None,
+            ttft_percentile: None,
+            default_max_parallel_requests: None,
             model_group_alias: HashMap::new(),
             fallbacks: Vec::new(),
             context_window_fallbacks: Vec::new(),
@@ -112,6 +126,53 @@ impl RouterSettings {
     /// With this routing strategy.
     pub fn with_strategy(mut self, strategy: RoutingStrategy) -> Self {
         self.routing_strategy = strategy;
+        self
+    }
+
+    /// With `routing_strategy_args.lowest_latency_buffer`.
+    ///
+    /// ```
+    /// use modelroute::router::{RouterSettings, RoutingStrategy};
+    /// let s = RouterSettings::default()
+    ///     .with_strategy(RoutingStrategy::LowestLatency)
+    ///     .with_latency_buffer(0.1);
+    /// assert_eq!(s.lowest_latency_buffer, 0.1);
+    /// ```
+    pub fn with_latency_buffer(mut self, buffer: f64) -> Self {
+        self.lowest_latency_buffer = buffer;
+        self
+    }
+
+    /// With `routing_strategy_args.ttl`.
+    ///
+    /// ```
+    /// use modelroute::router::RouterSettings;
+    /// use std::time::Duration;
+    /// let s = RouterSettings::default().with_strategy_ttl(Duration::from_secs(600));
+    /// assert_eq!(s.routing_strategy_ttl, Some(Duration::from_secs(600)));
+    /// ```
+    pub fn with_strategy_ttl(mut self, ttl: Duration) -> Self {
+        self.routing_strategy_ttl = Some(ttl);
+        self
+    }
+
+    /// With `default_max_parallel_requests`.
+    ///
+    /// ```
+    /// use modelroute::router::{RequestContext, RouterSettings};
+    /// use modelroute::{Deployment, Router};
+    /// let router = Router::builder()
+    ///     .settings(RouterSettings::default().with_default_max_parallel_requests(1))
+    ///     .deployment(Deployment::new("g", "openai/gpt-4o")?)
+    ///     .build()?;
+    /// let held = router.route("g", &RequestContext::new())?;
+    /// assert!(router.route("g", &RequestContext::new()).unwrap_err().is_rate_limited());
+    /// drop(held);
+    /// assert!(router.route("g", &RequestContext::new()).is_ok());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_default_max_parallel_requests(mut self, limit: u64) -> Self {
+        self.default_max_parallel_requests = Some(limit);
         self
     }
 

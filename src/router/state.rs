@@ -15,6 +15,9 @@ use std::sync::atomic::AtomicUsize;
 use serde_json::Value;
 
 use super::health::Stats;
+use super::pricing;
+use super::usage::Limits;
+use crate::catalog::ModelCatalog;
 use crate::deployment::{Deployment, DeploymentId};
 use crate::error::ChangeError;
 use crate::pattern::PatternRouter;
@@ -28,10 +31,22 @@ pub(crate) struct Member {
     pub tags: Box<[Box<str>]>,
     /// Routed through a wildcard pattern (never cooled down).
     pub wildcard: bool,
+    /// `rpm`, `tpm` and `max_parallel_requests`.
+    pub limits: Limits,
+    /// Input + output price per token (`cost-based-routing`).
+    pub cost: f64,
+}
+
+/// What the router gives every deployment it holds: the catalog that prices it and the default
+/// `max_parallel_requests`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct MemberDefaults {
+    pub catalog: Option<Arc<ModelCatalog>>,
+    pub default_max_parallel: Option<u64>,
 }
 
 impl Member {
-    fn new(deployment: Arc<Deployment>, stats: Arc<Stats>) -> Self {
+    fn new(deployment: Arc<Deployment>, stats: Arc<Stats>, defaults: &MemberDefaults) -> Self {
         let tags = match deployment.litellm_params().get("tags") {
             Some(Value::Array(items)) => items
                 .iter()
@@ -42,6 +57,8 @@ impl Member {
         };
         let wildcard = deployment.routing_name().contains('*');
         Member {
+            limits: Limits::of(&deployment, defaults.default_max_parallel),
+            cost: pricing::cost_per_token(&deployment, defaults.catalog.as_deref()),
             deployment,
             stats,
             tags,
@@ -140,7 +157,16 @@ pub(crate) enum Upserted {
 
 /// The keys of `litellm_params` that tune routing without changing what is called: changing only these
 /// keeps a deployment's health and strategy state.
-const ROUTING_KNOBS: [&str; 5] = ["rpm", "tpm", "weight", "order", "tags"];
+const ROUTING_KNOBS: [&str; 8] = [
+    "rpm",
+    "tpm",
+    "weight",
+    "order",
+    "tags",
+    "max_parallel_requests",
+    "input_cost_per_token",
+    "output_cost_per_token",
+];
 
 /// Whether `new` calls something else than `old` (so its latency, failures and cooldown say nothing about
 /// `new`): any `litellm_params` key other than the routing knobs differs (model, api_base, api_key, …).
@@ -161,6 +187,8 @@ pub(crate) struct State {
     pub teams: HashMap<Box<str>, Scope>,
     pub patterns: PatternRouter,
     pub by_id: HashMap<DeploymentId, Arc<Member>>,
+    /// Given to every member when it is created.
+    pub defaults: MemberDefaults,
     next_rank: u64,
 }
 
@@ -220,7 +248,7 @@ impl State {
             Some(old) if !calls_differ(&old.deployment, &deployment) => old.stats.clone(),
             _ => Arc::default(),
         };
-        let member = Arc::new(Member::new(deployment, stats));
+        let member = Arc::new(Member::new(deployment, stats, &self.defaults));
         let key = GroupKey::of(&member.deployment);
         let result = match &old {
             Some(old) if GroupKey::of(&old.deployment) == key => {

@@ -5,9 +5,20 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
+use super::latency::LatencyRead;
 use super::state::Member;
+use super::usage::WallNow;
 
 /// How the router picks among the eligible deployments of a group (LiteLLM's `routing_strategy`).
+///
+/// ```
+/// use modelroute::router::RoutingStrategy;
+/// let s: RoutingStrategy = "usage-based-routing-v2".parse()?;
+/// assert_eq!(s, RoutingStrategy::UsageBasedV2);
+/// assert_eq!(s.as_str(), "usage-based-routing-v2");
+/// assert!("cost-based-routing".parse::<RoutingStrategy>().is_ok());
+/// # Ok::<(), modelroute::router::UnknownStrategy>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 pub enum RoutingStrategy {
@@ -20,9 +31,22 @@ pub enum RoutingStrategy {
     RoundRobin,
     /// `least-busy`: the fewest requests in flight (routes not yet dropped); ties broken at random.
     LeastBusy,
-    /// `latency-based-routing`: the lowest moving average of reported latencies (a deployment without any is
-    /// tried first); random among those within `lowest_latency_buffer` of the best.
+    /// `latency-based-routing`: the lowest average of the last 10 latency samples (seconds per completion
+    /// token when the outcome carries token counts; time to first token for streamed requests; a timeout
+    /// counts 1,000 s; a deployment without samples is tried first); random among those within
+    /// `lowest_latency_buffer` of the best. `rpm` / `tpm` are limits on the successes and tokens of the
+    /// current minute. See [`latency`](super::latency).
     LowestLatency,
+    /// `usage-based-routing` (LiteLLM's v1): the fewest tokens reported this minute; ties go to the first in
+    /// config order. `rpm` limits the successes of the minute, `tpm` its tokens. See [`usage`](super::usage).
+    UsageBased,
+    /// `usage-based-routing-v2`: the fewest tokens reported this minute; ties broken at random. `rpm` limits
+    /// the routes made this minute (counted when routed, as LiteLLM's pre-call check does), `tpm` the tokens.
+    UsageBasedV2,
+    /// `cost-based-routing`: the lowest input + output price per token (see [`pricing`](super::pricing));
+    /// ties go to the first in config order. `rpm` / `tpm` are limits on the successes and tokens of the
+    /// current minute.
+    LowestCost,
 }
 
 impl RoutingStrategy {
@@ -33,6 +57,9 @@ impl RoutingStrategy {
             RoutingStrategy::RoundRobin => "round-robin",
             RoutingStrategy::LeastBusy => "least-busy",
             RoutingStrategy::LowestLatency => "latency-based-routing",
+            RoutingStrategy::UsageBased => "usage-based-routing",
+            RoutingStrategy::UsageBasedV2 => "usage-based-routing-v2",
+            RoutingStrategy::LowestCost => "cost-based-routing",
         }
     }
 }
@@ -58,7 +85,8 @@ impl std::error::Error for UnknownStrategy {}
 impl FromStr for RoutingStrategy {
     type Err = UnknownStrategy;
 
-    /// Parses LiteLLM's names (`simple-shuffle`, `least-busy`, `latency-based-routing`) and `round-robin`;
+    /// Parses LiteLLM's names (`simple-shuffle`, `least-busy`, `latency-based-routing`,
+    /// `usage-based-routing`, `usage-based-routing-v2`, `cost-based-routing`) and `round-robin`;
     /// `lowest-latency` is accepted too.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
@@ -66,6 +94,9 @@ impl FromStr for RoutingStrategy {
             "round-robin" => Ok(RoutingStrategy::RoundRobin),
             "least-busy" => Ok(RoutingStrategy::LeastBusy),
             "latency-based-routing" | "lowest-latency" => Ok(RoutingStrategy::LowestLatency),
+            "usage-based-routing" => Ok(RoutingStrategy::UsageBased),
+            "usage-based-routing-v2" => Ok(RoutingStrategy::UsageBasedV2),
+            "cost-based-routing" => Ok(RoutingStrategy::LowestCost),
             other => Err(UnknownStrategy(other.to_string())),
         }
     }
@@ -163,15 +194,20 @@ fn unit(rng: &dyn RandomSource) -> f64 {
     (rng.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
 }
 
-/// The `nth` member (0-based) among those accepted by `ok`.
+/// The `nth` member (0-based) among those accepted by `ok`; if there are fewer (counts changed meanwhile), the
+/// first accepted, else the first.
 fn nth(members: &[std::sync::Arc<Member>], ok: &impl Fn(&Member) -> bool, n: usize) -> usize {
-    members
-        .iter()
-        .enumerate()
-        .filter(|(_, m)| ok(m))
-        .nth(n)
-        .map(|(i, _)| i)
-        .unwrap_or(0)
+    let (mut first, mut seen) = (None, 0);
+    for (i, m) in members.iter().enumerate() {
+        if ok(m) {
+            if seen == n {
+                return i;
+            }
+            first.get_or_insert(i);
+            seen += 1;
+        }
+    }
+    first.unwrap_or(0)
 }
 
 /// Everything a strategy may need besides the members.
@@ -180,6 +216,61 @@ pub(crate) struct StrategyInput<'a> {
     pub rng: &'a dyn RandomSource,
     pub round_robin: &'a AtomicUsize,
     pub latency_buffer: f64,
+    /// How latencies are read (`latency-based-routing`).
+    pub latency: LatencyRead,
+    /// The current minute and the counters' `ttl` (usage-based routing).
+    pub usage: Option<(WallNow, u64)>,
+}
+
+// The key-based strategies read the (cheap) key of every member first and check eligibility (`ok`: health,
+// tags, limits, order) only for a member that could be the lowest: a member with a higher key than the lowest
+// seen so far is skipped unchecked.
+
+/// The index of the member accepted by `ok` with the lowest `key`; ties go to the first.
+fn first_lowest(
+    members: &[std::sync::Arc<Member>],
+    ok: &impl Fn(&Member) -> bool,
+    key: impl Fn(&Member) -> f64,
+) -> usize {
+    let mut best: Option<(f64, usize)> = None;
+    for (i, m) in members.iter().enumerate() {
+        let k = key(m);
+        if best.is_none_or(|(min, _)| k < min) && ok(m) {
+            best = Some((k, i));
+        }
+    }
+    best.map_or(0, |(_, i)| i)
+}
+
+/// A member accepted by `ok` whose `key` is at most `(1 + buffer)` times the lowest, chosen at random.
+fn random_lowest(
+    input: &StrategyInput<'_>,
+    members: &[std::sync::Arc<Member>],
+    ok: &impl Fn(&Member) -> bool,
+    buffer: f64,
+    key: impl Fn(&Member) -> f64,
+) -> usize {
+    // The lowest key, and how many eligible members have it, in one pass.
+    let (mut min, mut ties) = (f64::INFINITY, 0usize);
+    for m in members {
+        let k = key(m);
+        if k < min || ties == 0 {
+            if ok(m) {
+                (min, ties) = (k, 1);
+            }
+        } else if k == min && ok(m) {
+            ties += 1;
+        }
+    }
+    if buffer <= 0.0 {
+        let ok_low = |m: &Member| key(m) == min && ok(m);
+        return nth(members, &ok_low, below(input.rng, ties.max(1)));
+    }
+    // LiteLLM: `x <= lowest + buffer * lowest`.
+    let limit = min + buffer * min;
+    let ok_low = |m: &Member| key(m) <= limit && ok(m);
+    let n = members.iter().filter(|m| ok_low(m)).count();
+    nth(members, &ok_low, below(input.rng, n.max(1)))
 }
 
 /// Picks one of the members accepted by `ok` (`count` of them, at least one). Returns its index in
@@ -216,18 +307,23 @@ pub(crate) fn pick(
             nth(members, &ok_min, below(input.rng, ties.max(1)))
         }
         RoutingStrategy::LowestLatency => {
-            let min = members
-                .iter()
-                .filter(|m| ok(m))
-                .map(|m| m.stats.avg_latency_ns())
-                .min()
-                .unwrap_or(0);
-            let limit = (min as f64 * (1.0 + input.latency_buffer.max(0.0))) as u64;
-            let limit = limit.max(min);
-            let ok_fast = |m: &Member| ok(m) && m.stats.avg_latency_ns() <= limit;
-            let n = members.iter().filter(|m| ok_fast(m)).count();
-            nth(members, &ok_fast, below(input.rng, n.max(1)))
+            let read = input.latency;
+            random_lowest(input, members, &ok, input.latency_buffer, |m| {
+                m.stats.latency.read(&read)
+            })
         }
+        RoutingStrategy::UsageBased | RoutingStrategy::UsageBasedV2 => {
+            let Some((now, ttl)) = input.usage else {
+                return nth(members, &ok, 0);
+            };
+            let tokens = |m: &Member| m.stats.usage.tokens.get(now, ttl) as f64;
+            if input.strategy == RoutingStrategy::UsageBased {
+                first_lowest(members, &ok, tokens)
+            } else {
+                random_lowest(input, members, &ok, 0.0, tokens)
+            }
+        }
+        RoutingStrategy::LowestCost => first_lowest(members, &ok, |m| m.cost),
     }
 }
 
@@ -292,10 +388,13 @@ mod tests {
             RoutingStrategy::RoundRobin,
             RoutingStrategy::LeastBusy,
             RoutingStrategy::LowestLatency,
+            RoutingStrategy::UsageBased,
+            RoutingStrategy::UsageBasedV2,
+            RoutingStrategy::LowestCost,
         ] {
             assert_eq!(s.as_str().parse::<RoutingStrategy>(), Ok(s));
         }
-        assert!("usage-based-routing-v2".parse::<RoutingStrategy>().is_err());
+        assert!("least-cost".parse::<RoutingStrategy>().is_err());
     }
 
     #[test]

@@ -2,8 +2,11 @@
 //!
 //! - [`litellm`]: installs a pinned LiteLLM proxy once (into `<target>/litellm-venv`) and starts real
 //!   proxies on 127.0.0.1 ([`litellm::LiteLlmProxy`]).
+//! - [`parity`]: runs one routing scenario in modelroute's `Router` and in LiteLLM's own `Router`
+//!   (`tests/litellm/router_parity.py`) and compares the decisions.
 
 // Every integration test file is its own crate and uses only part of this module.
 #![allow(dead_code, unreachable_pub)]
 
 pub mod litellm;
+pub mod parity;
