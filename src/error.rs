@@ -265,6 +265,20 @@ pub enum DiskIssue {
         /// The limit in bytes.
         limit: u64,
     },
+    /// The list was not written: its file would be larger than the configured limit, so it could not be read
+    /// back. The key's older file, if any, was removed (it no longer holds the latest list).
+    #[error(
+        "model cache: did not write {}: the list takes {size} bytes, over the limit of {limit} (it could not be read back)",
+        .path.display()
+    )]
+    TooLargeToWrite {
+        /// The file that was not written.
+        path: std::path::PathBuf,
+        /// The size the file would have had, in bytes.
+        size: u64,
+        /// The limit in bytes.
+        limit: u64,
+    },
 }
 
 impl DiskIssue {
@@ -277,7 +291,8 @@ impl DiskIssue {
             | DiskIssue::Corrupt { path, .. }
             | DiskIssue::UnsupportedVersion { path, .. }
             | DiskIssue::KeyMismatch { path, .. }
-            | DiskIssue::TooLarge { path, .. } => path,
+            | DiskIssue::TooLarge { path, .. }
+            | DiskIssue::TooLargeToWrite { path, .. } => path,
         }
     }
     /// A file was found but ignored (corrupt, other version, other key, too large).
@@ -295,6 +310,14 @@ impl DiskIssue {
         matches!(
             self,
             DiskIssue::Read { .. } | DiskIssue::Write { .. } | DiskIssue::Remove { .. }
+        )
+    }
+    /// A file was ignored, or a list not written, because of the size limit
+    /// ([`ModelCacheOptions::max_disk_file_bytes`](crate::ModelCacheOptions::max_disk_file_bytes)).
+    pub fn is_too_large(&self) -> bool {
+        matches!(
+            self,
+            DiskIssue::TooLarge { .. } | DiskIssue::TooLargeToWrite { .. }
         )
     }
 }

@@ -145,35 +145,45 @@ impl DiskStore {
             path: path.to_path_buf(),
             source: Arc::new(e),
         };
-        let file = match fs::File::open(path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        let file = match open_regular_file(path) {
+            Ok(Opened::File(f)) => f,
+            Ok(Opened::Missing) => return Ok(None),
+            Ok(Opened::NotRegular) => {
+                return Err(DiskIssue::Corrupt {
+                    path: path.to_path_buf(),
+                    reason: "not a regular file".to_string(),
+                });
+            }
             Err(e) => return Err(read_issue(e)),
+        };
+        let too_large = |size: u64| DiskIssue::TooLarge {
+            path: path.to_path_buf(),
+            size,
+            limit: self.max_file_bytes,
         };
         let len = file.metadata().map_err(read_issue)?.len();
         if len > self.max_file_bytes {
-            return Err(DiskIssue::TooLarge {
-                path: path.to_path_buf(),
-                size: len,
-                limit: self.max_file_bytes,
-            });
+            return Err(too_large(len));
         }
+        let mut bytes = Vec::new();
+        bytes
+            .try_reserve_exact(usize::try_from(len).unwrap_or(usize::MAX))
+            .map_err(|_| too_large(len))?;
         // `take` bounds the read even if the file grows between `metadata` and `read`.
-        let mut bytes = Vec::with_capacity(len as usize);
-        file.take(self.max_file_bytes + 1)
+        file.take(self.max_file_bytes.saturating_add(1))
             .read_to_end(&mut bytes)
             .map_err(read_issue)?;
         if bytes.len() as u64 > self.max_file_bytes {
-            return Err(DiskIssue::TooLarge {
-                path: path.to_path_buf(),
-                size: bytes.len() as u64,
-                limit: self.max_file_bytes,
-            });
+            return Err(too_large(bytes.len() as u64));
         }
         Ok(Some(bytes))
     }
 
     /// Writes the list of `key` atomically (temporary file, flush, rename).
+    ///
+    /// A list whose file would exceed the size limit is not written (a restart would ignore it, fetch and
+    /// write it again, forever): [`DiskIssue::TooLargeToWrite`], and the key's older file is removed, since
+    /// it no longer holds the latest list.
     pub(crate) fn store(
         &self,
         key: &CacheKey,
@@ -181,7 +191,17 @@ impl DiskStore {
         models: &[ModelDescriptor],
     ) -> Result<(), DiskIssue> {
         let path = self.path_for(key);
-        let body = encode(key, fetched_at, models);
+        let body = match encode_bounded(key, fetched_at, models, self.max_file_bytes) {
+            Ok(body) => body,
+            Err(size) => {
+                let _ = self.remove(key);
+                return Err(DiskIssue::TooLargeToWrite {
+                    path,
+                    size,
+                    limit: self.max_file_bytes,
+                });
+            }
+        };
         let write_issue = |at: &Path, e: io::Error| DiskIssue::Write {
             path: at.to_path_buf(),
             source: Arc::new(e),
@@ -226,12 +246,66 @@ fn write_new_file(path: &Path, body: &[u8]) -> io::Result<()> {
     file.sync_all()
 }
 
+/// What [`open_regular_file`] found at a path.
+enum Opened {
+    File(fs::File),
+    Missing,
+    /// A FIFO, a socket, a device, a directory...: never read (a FIFO would block `open` or `read` forever).
+    NotRegular,
+}
+
+/// Opens `path` for reading if it is a regular file (after following symlinks).
+///
+/// On Unix the file is opened with `O_NONBLOCK`, so a FIFO swapped in at the path cannot block the `open`
+/// itself, and the opened file's own metadata is checked (not the path's, which could change in between).
+/// Reads of a regular file are not affected by `O_NONBLOCK`.
+fn open_regular_file(path: &Path) -> io::Result<Opened> {
+    #[cfg(unix)]
+    let opened = {
+        use rustix::fs::{Mode, OFlags};
+        rustix::fs::open(
+            path,
+            OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map(fs::File::from)
+        .map_err(io::Error::from)
+    };
+    #[cfg(not(unix))]
+    let opened = match fs::metadata(path) {
+        Ok(meta) if !meta.is_file() => return Ok(Opened::NotRegular),
+        _ => fs::File::open(path),
+    };
+    let file = match opened {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Opened::Missing),
+        Err(e) => return Err(e),
+    };
+    Ok(if file.metadata()?.is_file() {
+        Opened::File(file)
+    } else {
+        Opened::NotRegular
+    })
+}
+
 /// The bytes of the file of `key`.
+#[cfg(test)]
 pub(crate) fn encode(
     key: &CacheKey,
     fetched_at: SystemTime,
     models: &[ModelDescriptor],
 ) -> Vec<u8> {
+    encode_bounded(key, fetched_at, models, u64::MAX).unwrap_or_default()
+}
+
+/// The bytes of the file of `key`, or `Err(size)` when they would exceed `limit` bytes. Memory stays within
+/// the limit: past it, bytes are counted, not kept.
+pub(crate) fn encode_bounded(
+    key: &CacheKey,
+    fetched_at: SystemTime,
+    models: &[ModelDescriptor],
+    limit: u64,
+) -> Result<Vec<u8>, u64> {
     let file = FileOut {
         format: FORMAT_NAME,
         version: FORMAT_VERSION,
@@ -239,8 +313,40 @@ pub(crate) fn encode(
         fetched_at_unix_ms: unix_ms(fetched_at),
         models,
     };
-    // Serializing plain data (strings, numbers, JSON values) into a Vec cannot fail.
-    serde_json::to_vec(&file).unwrap_or_default()
+    let mut out = BoundedBuf {
+        bytes: Vec::new(),
+        size: 0,
+        limit,
+    };
+    // Serializing plain data (strings, numbers, JSON values) cannot fail, and `BoundedBuf` never fails.
+    let _ = serde_json::to_writer(&mut out, &file);
+    if out.size > limit {
+        Err(out.size)
+    } else {
+        Ok(out.bytes)
+    }
+}
+
+/// A `Vec` that keeps bytes up to `limit` and only counts them past it.
+struct BoundedBuf {
+    bytes: Vec<u8>,
+    size: u64,
+    limit: u64,
+}
+
+impl Write for BoundedBuf {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.size = self.size.saturating_add(buf.len() as u64);
+        if self.size <= self.limit {
+            self.bytes.extend_from_slice(buf);
+        } else if !self.bytes.is_empty() {
+            self.bytes = Vec::new();
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Reads a file's bytes as the list of `key`, or says why it cannot be used.
@@ -511,5 +617,91 @@ mod tests {
             s.load(&key("http://h", None)),
             Loaded::Ignored(DiskIssue::Read { .. })
         ));
+    }
+
+    #[test]
+    fn a_size_limit_of_u64_max_reads_files_instead_of_overflowing() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = DiskStore::new(dir.path().to_path_buf(), u64::MAX);
+        let k = key("http://h", None);
+        s.store(&k, SystemTime::now(), &models(&["a", "b"]))
+            .unwrap();
+        assert_eq!(ids(s.load(&k)), ["a", "b"]);
+    }
+
+    /// Runs `load` on another thread and fails the test (after unblocking it) if it does not return in 10 s.
+    #[cfg(target_os = "linux")]
+    fn load_within_bounded_time(s: DiskStore, k: CacheKey, fifo: &Path) -> Loaded {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let worker = std::thread::spawn(move || {
+            let _ = tx.send(s.load(&k));
+        });
+        match rx.recv_timeout(Duration::from_secs(10)) {
+            Ok(loaded) => {
+                worker.join().unwrap();
+                loaded
+            }
+            Err(_) => {
+                // Opening the FIFO for writing releases the reader blocked in `open`.
+                let _ = fs::OpenOptions::new().write(true).open(fifo);
+                worker.join().unwrap();
+                panic!("load blocked on a FIFO");
+            }
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_fifo_or_a_symlink_to_one_at_a_files_path_is_ignored_without_blocking() {
+        use rustix::fs::{CWD, FileType, Mode, mknodat};
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(dir.path());
+        let k = key("http://h", None);
+        let fifo = dir.path().join("a-fifo");
+        mknodat(CWD, &fifo, FileType::Fifo, Mode::RUSR | Mode::WUSR, 0).unwrap();
+
+        std::os::unix::fs::symlink(&fifo, s.path_for(&k)).unwrap();
+        match load_within_bounded_time(store(dir.path()), k.clone(), &fifo) {
+            Loaded::Ignored(issue @ DiskIssue::Corrupt { .. }) => {
+                assert!(issue.to_string().contains("not a regular file"), "{issue}")
+            }
+            other => panic!("{other:?}"),
+        }
+        fs::remove_file(s.path_for(&k)).unwrap();
+        fs::rename(&fifo, s.path_for(&k)).unwrap();
+        assert!(matches!(
+            load_within_bounded_time(store(dir.path()), k.clone(), &s.path_for(&k)),
+            Loaded::Ignored(DiskIssue::Corrupt { .. })
+        ));
+        // The next write replaces the FIFO with a regular file.
+        s.store(&k, SystemTime::now(), &models(&["m"])).unwrap();
+        assert_eq!(ids(s.load(&k)), ["m"]);
+    }
+
+    #[test]
+    fn a_list_too_large_to_be_read_back_is_not_written_and_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let k = key("http://h", None);
+        let body_len = encode(&k, SystemTime::now(), &models(&["a"; 100])).len() as u64;
+        let s = DiskStore::new(dir.path().to_path_buf(), body_len - 1);
+        s.store(&k, SystemTime::now(), &models(&["small"])).unwrap();
+        let err = s
+            .store(&k, SystemTime::now(), &models(&["a"; 100]))
+            .unwrap_err();
+        match &err {
+            DiskIssue::TooLargeToWrite { size, limit, .. } => {
+                assert_eq!((*size, *limit), (body_len, body_len - 1))
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(err.is_too_large() && !err.is_io() && !err.is_ignored_file());
+        // Nothing is left that a restart would load as the current list: not the new one, not the older one.
+        assert!(matches!(s.load(&k), Loaded::Missing));
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
+        // At the limit exactly, it is written and read back.
+        let s = DiskStore::new(dir.path().to_path_buf(), body_len);
+        let at = SystemTime::now();
+        s.store(&k, at, &models(&["a"; 100])).unwrap();
+        assert_eq!(ids(s.load(&k)).len(), 100);
     }
 }
