@@ -19,7 +19,9 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use parking_lot::Mutex;
 
 use serde::{Deserialize, Serialize};
 
@@ -38,7 +40,19 @@ pub(crate) struct DiskStore {
     dir: PathBuf,
     max_file_bytes: u64,
     tmp_counter: AtomicU64,
+    /// When this store last removed the temporary files of writers that are gone.
+    last_sweep: Mutex<Option<Instant>>,
 }
+
+/// A temporary file is left behind by a writer that was killed mid-write (`kill -9`, a crash, power loss).
+/// One whose writer process is gone is removed once it is this old (a live writer touches its file as it
+/// writes, and renames it as soon as it is complete).
+pub(crate) const TEMP_FILE_DEAD_WRITER_AGE: Duration = Duration::from_secs(10);
+/// A temporary file this old is removed whatever its writer's process id says (that id may have been
+/// reused by another process since).
+pub(crate) const TEMP_FILE_ABANDONED_AGE: Duration = Duration::from_secs(3600);
+/// How often a store looks for such files: on its first read or write, then at most this often.
+const SWEEP_INTERVAL: Duration = Duration::from_secs(600);
 
 /// A list read back from disk.
 #[derive(Debug)]
@@ -113,6 +127,7 @@ impl DiskStore {
             dir,
             max_file_bytes,
             tmp_counter: AtomicU64::new(0),
+            last_sweep: Mutex::new(None),
         }
     }
 
@@ -128,6 +143,7 @@ impl DiskStore {
 
     /// Reads the list of `key`, if a valid file holds it.
     pub(crate) fn load(&self, key: &CacheKey) -> Loaded {
+        self.sweep_if_due();
         let path = self.path_for(key);
         let bytes = match self.read_bounded(&path) {
             Ok(Some(bytes)) => bytes,
@@ -207,6 +223,7 @@ impl DiskStore {
             source: Arc::new(e),
         };
         fs::create_dir_all(&self.dir).map_err(|e| write_issue(&self.dir, e))?;
+        self.sweep_if_due();
         let tmp = self.dir.join(format!(
             ".{}.{}-{}.tmp",
             key.digest(),
@@ -219,6 +236,53 @@ impl DiskStore {
             return Err(write_issue(&path, e));
         }
         Ok(())
+    }
+
+    /// Removes the temporary files of writers that are gone, on the first call and then at most every
+    /// [`SWEEP_INTERVAL`]. Best effort: what cannot be listed or removed is left for the next time.
+    fn sweep_if_due(&self) {
+        {
+            let mut last = self.last_sweep.lock();
+            if last.is_some_and(|at| at.elapsed() < SWEEP_INTERVAL) {
+                return;
+            }
+            *last = Some(Instant::now());
+        }
+        self.sweep_temp_files();
+    }
+
+    /// Removes every temporary file of ours (named `.<digest>.<pid>-<n>.tmp`, nothing else) that is
+    /// [`TEMP_FILE_ABANDONED_AGE`] old, or [`TEMP_FILE_DEAD_WRITER_AGE`] old and written by a process that no
+    /// longer exists. This process's own files are left to it unless abandoned.
+    pub(crate) fn sweep_temp_files(&self) {
+        let Ok(entries) = fs::read_dir(&self.dir) else {
+            return;
+        };
+        let now = SystemTime::now();
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(pid) = name.to_str().and_then(temp_file_writer) else {
+                continue;
+            };
+            // `DirEntry::metadata` does not follow symlinks: only regular files are ours.
+            let Ok(meta) = entry.metadata() else {
+                continue;
+            };
+            if !meta.is_file() {
+                continue;
+            }
+            let age = meta
+                .modified()
+                .ok()
+                .and_then(|at| now.duration_since(at).ok())
+                .unwrap_or_default();
+            let writer_gone = pid != std::process::id()
+                && age >= TEMP_FILE_DEAD_WRITER_AGE
+                && !process_exists(pid);
+            if writer_gone || age >= TEMP_FILE_ABANDONED_AGE {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
     }
 
     /// Deletes the file of `key`; a missing file is not an issue.
@@ -244,6 +308,39 @@ fn write_new_file(path: &Path, body: &[u8]) -> io::Result<()> {
     let mut file = options.open(path)?;
     file.write_all(body)?;
     file.sync_all()
+}
+
+/// The writer's process id if `name` is one of our temporary files: `.<64 hex>.<pid>-<counter>.tmp`.
+fn temp_file_writer(name: &str) -> Option<u32> {
+    let rest = name.strip_prefix('.')?.strip_suffix(".tmp")?;
+    let (digest, rest) = rest.split_once('.')?;
+    let (pid, counter) = rest.split_once('-')?;
+    let is_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let ours = digest.len() == 64
+        && digest
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        && is_digits(pid)
+        && is_digits(counter);
+    if ours { pid.parse().ok() } else { None }
+}
+
+/// Whether a process with this id exists (signal 0). When it cannot be told, it is assumed to exist.
+fn process_exists(pid: u32) -> bool {
+    #[cfg(unix)]
+    {
+        use rustix::io::Errno;
+        use rustix::process::{Pid, test_kill_process};
+        let Some(pid) = i32::try_from(pid).ok().and_then(Pid::from_raw) else {
+            return true;
+        };
+        !matches!(test_kill_process(pid), Err(Errno::SRCH))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = pid;
+        true
+    }
 }
 
 /// What [`open_regular_file`] found at a path.
@@ -703,5 +800,71 @@ mod tests {
         let at = SystemTime::now();
         s.store(&k, at, &models(&["a"; 100])).unwrap();
         assert_eq!(ids(s.load(&k)).len(), 100);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn temporary_files_of_writers_that_are_gone_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let digest = key("http://h", None).digest();
+        // A process id that surely exists no more: a child that exited and was reaped.
+        let dead = {
+            let mut child = std::process::Command::new("true").spawn().unwrap();
+            let pid = child.id();
+            child.wait().unwrap();
+            pid
+        };
+        let me = std::process::id();
+        let minute = Duration::from_secs(60);
+        let two_hours = Duration::from_secs(7200);
+        let files = [
+            // (name, age, removed?)
+            (format!(".{digest}.{dead}-0.tmp"), minute, true), // killed mid-write
+            (format!(".{digest}.{dead}-1.tmp"), Duration::ZERO, false), // too fresh to judge
+            (format!(".{digest}.{me}-7.tmp"), minute, false),  // ours, in progress
+            (format!(".{digest}.{me}-8.tmp"), two_hours, true), // ours, but abandoned
+            (format!(".{digest}.1-0.tmp"), minute, false),     // pid 1 exists
+            (format!(".{digest}.1-1.tmp"), two_hours, true),   // ...but may be a reused id
+            // Not our naming: never touched.
+            (
+                format!("{}.json", key("http://other", None).digest()),
+                two_hours,
+                false,
+            ),
+            (format!(".{digest}.{dead}.tmp"), two_hours, false),
+            (format!(".{}.{dead}-0.tmp", &digest[1..]), two_hours, false),
+            (
+                format!(".{}.{dead}-0.tmp", digest.to_uppercase()),
+                two_hours,
+                false,
+            ),
+            ("notes.tmp".to_string(), two_hours, false),
+        ];
+        for (name, age, _) in &files {
+            let file = fs::File::create(dir.path().join(name)).unwrap();
+            file.set_modified(SystemTime::now() - *age).unwrap();
+        }
+        let s = store(dir.path());
+        assert!(matches!(s.load(&key("http://h", None)), Loaded::Missing));
+        for (name, _, removed) in &files {
+            assert_eq!(
+                !dir.path().join(name).exists(),
+                *removed,
+                "{name} removed: expected {removed}"
+            );
+        }
+        // The sweep runs on a store's first read or write, not on every one.
+        let late = dir.path().join(format!(".{digest}.{dead}-9.tmp"));
+        fs::File::create(&late)
+            .unwrap()
+            .set_modified(SystemTime::now() - minute)
+            .unwrap();
+        s.store(&key("http://h", None), SystemTime::now(), &models(&["m"]))
+            .unwrap();
+        assert!(late.exists());
+        store(dir.path())
+            .store(&key("http://h", None), SystemTime::now(), &models(&["m"]))
+            .unwrap();
+        assert!(!late.exists());
     }
 }
