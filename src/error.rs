@@ -328,7 +328,7 @@ impl DiskIssue {
 #[non_exhaustive]
 pub enum CacheError {
     /// [`get`](crate::ModelCache::get): no list in memory or on disk, and the fetch failed.
-    #[error("{key}: no model list available: {source}")]
+    #[error("{key}: no model list available{}: {source}", backoff_note(*.retry_in))]
     Unavailable {
         /// The list's key (no secret in it).
         key: crate::CacheKey,
@@ -337,6 +337,10 @@ pub enum CacheError {
         source: DiscoveryError,
         /// Disk problems met on the way.
         disk_issues: Vec<DiskIssue>,
+        /// Set when this is the last fetch's error, returned without a new fetch because the key is backing
+        /// off: the time until `get` fetches again (see
+        /// [`ModelCacheOptions::retry_backoff`](crate::ModelCacheOptions::retry_backoff)).
+        retry_in: Option<std::time::Duration>,
     },
     /// [`refresh`](crate::ModelCache::refresh): the fetch failed. The cache still serves the last good list,
     /// if it has one (`last_good_kept`).
@@ -396,6 +400,14 @@ impl CacheError {
     pub fn is_unavailable(&self) -> bool {
         matches!(self, CacheError::Unavailable { .. })
     }
+    /// When [`get`](crate::ModelCache::get) returned the last fetch's error without fetching (the key is
+    /// backing off after failures): the time until it fetches again.
+    pub fn retry_in(&self) -> Option<std::time::Duration> {
+        match self {
+            CacheError::Unavailable { retry_in, .. } => *retry_in,
+            _ => None,
+        }
+    }
     /// The server listed no models and the last good list was kept.
     pub fn is_empty_refresh(&self) -> bool {
         matches!(self, CacheError::EmptyRefresh { .. })
@@ -404,6 +416,17 @@ impl CacheError {
     /// See [`DiscoveryError::is_quiet`].
     pub fn is_quiet(&self) -> bool {
         self.discovery_error().is_some_and(DiscoveryError::is_quiet)
+    }
+}
+
+/// `" (last fetch's error; next fetch in 3 s)"` for a [`CacheError::Unavailable`] served while backing off.
+fn backoff_note(retry_in: Option<std::time::Duration>) -> String {
+    match retry_in {
+        Some(d) => format!(
+            " (last fetch's error; next fetch in {:.1} s)",
+            d.as_secs_f64()
+        ),
+        None => String::new(),
     }
 }
 

@@ -733,3 +733,149 @@ async fn a_fetch_in_flight_during_invalidate_answers_its_caller_but_is_not_store
         "nor on disk"
     );
 }
+
+#[tokio::test]
+async fn the_cache_remembers_at_most_max_entries_keys_least_recently_used_first() {
+    let server = MockServer::start().await;
+    serve(&server, &["m"], NO_DELAY).await;
+    let clock = Arc::new(ManualClock::new());
+    let cache = ModelCache::new(options(&clock).max_entries(2));
+    let client = client();
+    let tenant = |key: &str| HttpList::new(&server.uri(), Some(key));
+    let (a, b, c) = (tenant("sk-a"), tenant("sk-b"), tenant("sk-c"));
+
+    cache.get(&a, &client).await.unwrap();
+    cache.get(&b, &client).await.unwrap();
+    // `a` is used again, so `b` is now the least recently used.
+    assert_eq!(
+        cache.get(&a, &client).await.unwrap().source(),
+        ListSource::Memory
+    );
+    cache.get(&c, &client).await.unwrap();
+    assert_eq!(cache.len(), 2);
+    assert!(cache.cached(&CacheKey::of(&*b)).is_none(), "b forgotten");
+    assert!(cache.cached(&CacheKey::of(&*a)).is_some());
+    assert!(cache.cached(&CacheKey::of(&*c)).is_some());
+    assert_eq!(requests(&server).await, 3);
+    // A forgotten key is fetched again when asked for.
+    assert_eq!(
+        cache.get(&b, &client).await.unwrap().source(),
+        ListSource::Fetched
+    );
+    assert_eq!(requests(&server).await, 4);
+
+    // A thousand tenants leave two keys in memory.
+    for i in 0..1_000 {
+        cache
+            .get(&tenant(&format!("sk-{i}")), &client)
+            .await
+            .unwrap();
+    }
+    assert_eq!(cache.len(), 2);
+
+    // `max_entries(0)` means 1: the key just fetched is kept.
+    let one = ModelCache::new(options(&clock).max_entries(0));
+    one.get(&a, &client).await.unwrap();
+    one.get(&b, &client).await.unwrap();
+    assert_eq!(one.len(), 1);
+    assert_eq!(
+        one.get(&b, &client).await.unwrap().source(),
+        ListSource::Memory
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_in_flight_is_never_forgotten_so_its_callers_still_share_one_fetch() {
+    let server_a = MockServer::start().await;
+    let server_b = MockServer::start().await;
+    serve(&server_a, &["a"], Duration::from_millis(300)).await;
+    serve(&server_b, &["b"], Duration::from_millis(300)).await;
+    let cache = ModelCache::new(ModelCacheOptions::new().max_entries(1));
+    let client = client();
+    let a = HttpList::new(&server_a.uri(), None);
+    let b = HttpList::new(&server_b.uri(), None);
+    let tasks: Vec<_> = (0..20)
+        .map(|i| tokio::spawn(cache.get(if i % 2 == 0 { &a } else { &b }, &client)))
+        .collect();
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    assert_eq!(requests(&server_a).await, 1);
+    assert_eq!(requests(&server_b).await, 1);
+    assert_eq!(cache.len(), 1, "back to the bound once both are done");
+}
+
+#[tokio::test]
+async fn a_failing_key_is_fetched_again_with_backoff_not_on_every_get() {
+    let server = MockServer::start().await;
+    serve_status(&server, 503).await;
+    let clock = Arc::new(ManualClock::new());
+    let cache = ModelCache::new(
+        options(&clock).retry_backoff(Duration::from_secs(1), Duration::from_secs(4)),
+    );
+    let provider = HttpList::new(&server.uri(), None);
+    let client = client();
+
+    let first = cache.get(&provider, &client).await.unwrap_err();
+    assert_eq!(first.discovery_error().and_then(|e| e.status()), Some(503));
+    assert_eq!(first.retry_in(), None, "this one was fetched");
+    // Many gets during the backoff: the last error, at once, without a request.
+    for _ in 0..100 {
+        let again = cache.get(&provider, &client).await.unwrap_err();
+        assert!(again.is_unavailable());
+        assert_eq!(again.discovery_error().and_then(|e| e.status()), Some(503));
+        assert_eq!(again.retry_in(), Some(Duration::from_secs(1)));
+    }
+    assert_eq!(requests(&server).await, 1);
+    assert!(
+        cache
+            .get(&provider, &client)
+            .await
+            .unwrap_err()
+            .to_string()
+            .contains("next fetch in 1.0 s")
+    );
+
+    // After 1 s one fetch; it fails again, so the wait doubles: 2 s, then 4 s (the cap), then 4 s.
+    let mut expected_requests = 1;
+    for wait in [1, 2, 4, 4] {
+        clock.advance(Duration::from_secs(wait) - Duration::from_millis(1));
+        assert!(
+            cache
+                .get(&provider, &client)
+                .await
+                .unwrap_err()
+                .retry_in()
+                .is_some()
+        );
+        assert_eq!(requests(&server).await, expected_requests);
+        clock.advance(Duration::from_millis(1));
+        assert_eq!(
+            cache.get(&provider, &client).await.unwrap_err().retry_in(),
+            None
+        );
+        expected_requests += 1;
+        assert_eq!(requests(&server).await, expected_requests, "after {wait} s");
+    }
+
+    // An explicit refresh always fetches; its success ends the backoff.
+    serve(&server, &["m"], NO_DELAY).await;
+    assert_eq!(
+        ids(&cache.refresh(&provider, &client).await.unwrap()),
+        ["m"]
+    );
+    assert_eq!(requests(&server).await, 1);
+    assert_eq!(
+        cache.get(&provider, &client).await.unwrap().source(),
+        ListSource::Memory
+    );
+
+    // A key with a good list keeps serving it while its refreshes fail.
+    serve_status(&server, 503).await;
+    clock.advance(TTL);
+    assert!(cache.refresh(&provider, &client).await.is_err());
+    let kept = cache.get(&provider, &client).await.unwrap();
+    assert_eq!(ids(&kept), ["m"]);
+    assert!(kept.is_stale());
+    assert_eq!(requests(&server).await, 1);
+}

@@ -100,6 +100,13 @@ use crate::provider::{ModelDescriptor, Provider};
 pub const DEFAULT_TTL: Duration = Duration::from_secs(300);
 /// The default size limit of one disk file: 64 MiB.
 pub const DEFAULT_MAX_DISK_FILE_BYTES: u64 = 64 << 20;
+/// The default number of keys the cache remembers: 1,024 (see [`ModelCacheOptions::max_entries`]).
+pub const DEFAULT_MAX_ENTRIES: usize = 1024;
+/// The default wait before `get` fetches again the list of a key whose last fetch failed: 1 s, doubled after
+/// each further failure (see [`ModelCacheOptions::retry_backoff`]).
+pub const DEFAULT_RETRY_BACKOFF: Duration = Duration::from_secs(1);
+/// The default longest such wait: 1 minute.
+pub const DEFAULT_MAX_RETRY_BACKOFF: Duration = Duration::from_secs(60);
 
 /// How a [`ModelCache`] behaves. Start from [`ModelCacheOptions::new`] (or `Default`).
 #[derive(Debug, Clone)]
@@ -107,6 +114,9 @@ pub struct ModelCacheOptions {
     ttl: Duration,
     disk_dir: Option<PathBuf>,
     max_disk_file_bytes: u64,
+    max_entries: usize,
+    retry_backoff: Duration,
+    max_retry_backoff: Duration,
     clock: Arc<dyn Clock>,
 }
 
@@ -116,6 +126,9 @@ impl Default for ModelCacheOptions {
             ttl: DEFAULT_TTL,
             disk_dir: None,
             max_disk_file_bytes: DEFAULT_MAX_DISK_FILE_BYTES,
+            max_entries: DEFAULT_MAX_ENTRIES,
+            retry_backoff: DEFAULT_RETRY_BACKOFF,
+            max_retry_backoff: DEFAULT_MAX_RETRY_BACKOFF,
             clock: Arc::new(SystemClock),
         }
     }
@@ -136,9 +149,41 @@ impl ModelCacheOptions {
         self.disk_dir = Some(dir.into());
         self
     }
-    /// Ignore (and report) disk files larger than this.
+    /// The size limit of one disk file (default [`DEFAULT_MAX_DISK_FILE_BYTES`]). A larger file is ignored
+    /// and reported ([`DiskIssue::TooLarge`]); a list whose file would be larger is not written, since it
+    /// could not be read back, and that is reported too ([`DiskIssue::TooLargeToWrite`]).
     pub fn max_disk_file_bytes(mut self, bytes: u64) -> Self {
         self.max_disk_file_bytes = bytes;
+        self
+    }
+    /// How many keys (server + credential) the cache remembers in memory, at least 1 (default
+    /// [`DEFAULT_MAX_ENTRIES`]). Past it, the least recently used key is forgotten in memory (its disk file
+    /// stays): a caller serving many tenants cannot grow the cache without limit. A key whose disk read or
+    /// fetch is in flight is never forgotten, so the cache can briefly hold more keys than this while that
+    /// many operations run at once.
+    ///
+    /// ```
+    /// use modelroute::ModelCacheOptions;
+    /// let options = ModelCacheOptions::new().max_entries(10_000);
+    /// ```
+    pub fn max_entries(mut self, entries: usize) -> Self {
+        self.max_entries = entries.max(1);
+        self
+    }
+    /// How long [`ModelCache::get`] waits before fetching again the list of a key it has no list for and
+    /// whose last fetch failed: `first` after one failure, doubled after each further one, at most `max`
+    /// (defaults [`DEFAULT_RETRY_BACKOFF`] and [`DEFAULT_MAX_RETRY_BACKOFF`]). Meanwhile `get` returns the
+    /// last error at once ([`CacheError::retry_in`] says for how long), so a server that is down is not asked
+    /// on every call. [`ModelCache::refresh`] always fetches; a success ends the backoff.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use modelroute::ModelCacheOptions;
+    /// let options = ModelCacheOptions::new().retry_backoff(Duration::from_millis(500), Duration::from_secs(30));
+    /// ```
+    pub fn retry_backoff(mut self, first: Duration, max: Duration) -> Self {
+        self.retry_backoff = first;
+        self.max_retry_backoff = max.max(first);
         self
     }
     /// The clock TTLs are measured with (tests pass a [`ManualClock`](crate::ManualClock)).
@@ -269,12 +314,17 @@ pub struct ModelCache {
 
 struct Inner {
     ttl: Duration,
+    max_entries: usize,
+    retry_backoff: Duration,
+    max_retry_backoff: Duration,
     clock: Arc<dyn Clock>,
     disk: Option<DiskStore>,
     /// Serializes disk writes with invalidation, so an invalidated entry is never written back.
     disk_lock: Mutex<()>,
     slots: Mutex<HashMap<CacheKey, Slot>>,
     next_op: AtomicU64,
+    /// Ticks of a logical clock: a slot's `last_used` is the tick of its last use (least recently used first).
+    next_use: AtomicU64,
 }
 
 /// Everything the cache knows about one key.
@@ -283,6 +333,11 @@ struct Slot {
     good: Option<Good>,
     problem: Option<RefreshProblem>,
     op: Option<OpHandle>,
+    last_used: u64,
+    /// Fetches failed in a row.
+    failures: u32,
+    /// While the last fetch failed: `get` does not fetch again before this time.
+    retry_at: Option<Instant>,
 }
 
 /// The last good list of a key.
@@ -347,16 +402,23 @@ impl ModelCache {
             ttl,
             disk_dir,
             max_disk_file_bytes,
+            max_entries,
+            retry_backoff,
+            max_retry_backoff,
             clock,
         } = options;
         ModelCache {
             inner: Arc::new(Inner {
                 ttl,
+                max_entries,
+                retry_backoff,
+                max_retry_backoff,
                 clock,
                 disk: disk_dir.map(|dir| DiskStore::new(dir, max_disk_file_bytes)),
                 disk_lock: Mutex::new(()),
                 slots: Mutex::new(HashMap::new()),
                 next_op: AtomicU64::new(0),
+                next_use: AtomicU64::new(0),
             }),
         }
     }
@@ -365,7 +427,9 @@ impl ModelCache {
     ///
     /// A stale list is returned at once, marked [`ModelList::is_stale`]; run [`refresh`](Self::refresh) to
     /// update it. Concurrent calls for one key share one disk read and one fetch. Fails only when no list is
-    /// known and the fetch fails; disk problems are reported in the result, not as failures.
+    /// known and the fetch fails; disk problems are reported in the result, not as failures. After a failed
+    /// fetch, the next calls return that error without fetching until the key's backoff has passed (see
+    /// [`ModelCacheOptions::retry_backoff`]).
     ///
     /// The future owns what it needs (`'static`): it can be spawned, and dropping it does not cancel the
     /// fetch for other callers.
@@ -384,12 +448,18 @@ impl ModelCache {
             let op = {
                 let mut slots = inner.slots.lock();
                 let view = KeyRef::of(&*provider);
-                if let Some(slot) = slots.get(&view as &dyn KeyView)
-                    && let Some(list) = inner.memory_hit(slot)
-                {
-                    return Ok(list);
+                if let Some(slot) = slots.get_mut(&view as &dyn KeyView) {
+                    slot.last_used = inner.tick();
+                    if let Some(list) = inner.memory_hit(slot) {
+                        return Ok(list);
+                    }
+                    if live_op(slot).is_none()
+                        && let Some(error) = inner.backing_off(slot)
+                    {
+                        return Err(error);
+                    }
                 }
-                let slot = slot_for(&mut slots, view);
+                let slot = inner.slot_for(&mut slots, view);
                 match live_op(slot) {
                     Some(op) => op,
                     None => inner.start_op(slot, OpKind::Load, &provider, &client),
@@ -410,6 +480,7 @@ impl ModelCache {
                     key: CacheKey::of(&*provider),
                     source: error,
                     disk_issues,
+                    retry_in: None,
                 }),
             }
         }
@@ -440,7 +511,7 @@ impl ModelCache {
             loop {
                 let op = {
                     let mut slots = inner.slots.lock();
-                    let slot = slot_for(&mut slots, KeyRef::of(&*provider));
+                    let slot = inner.slot_for(&mut slots, KeyRef::of(&*provider));
                     match live_op(slot) {
                         Some(op) => op,
                         None => {
@@ -486,12 +557,24 @@ impl ModelCache {
         }
     }
 
-    /// The list in memory for `key`, without I/O; `None` if memory has none.
+    /// The list in memory for `key`, without I/O; `None` if memory has none. Counts as a use of the key
+    /// (see [`ModelCacheOptions::max_entries`]).
     pub fn cached(&self, key: &CacheKey) -> Option<ModelList> {
-        let slots = self.inner.slots.lock();
-        slots
-            .get(key as &dyn KeyView)
-            .and_then(|slot| self.inner.memory_hit(slot))
+        let mut slots = self.inner.slots.lock();
+        let slot = slots.get_mut(key as &dyn KeyView)?;
+        slot.last_used = self.inner.tick();
+        self.inner.memory_hit(slot)
+    }
+
+    /// How many keys the cache remembers in memory (at most [`ModelCacheOptions::max_entries`], except
+    /// while more operations than that are in flight).
+    pub fn len(&self) -> usize {
+        self.inner.slots.lock().len()
+    }
+
+    /// The cache remembers no key.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// Forgets the list of `key` in memory and on disk. A fetch in flight still answers its callers but
@@ -528,23 +611,91 @@ impl fmt::Debug for ModelCache {
     }
 }
 
-/// The slot of `view`, created empty if the key is new. (Not on the memory-hit path: builds an owned key.)
-fn slot_for<'m>(slots: &'m mut HashMap<CacheKey, Slot>, view: KeyRef<'_>) -> &'m mut Slot {
-    slots
-        .entry(view.to_owned_key())
-        .or_insert_with_key(|key| Slot {
-            key: Arc::new(key.clone()),
-            good: None,
-            problem: None,
-            op: None,
-        })
-}
-
 fn live_op(slot: &Slot) -> Option<Shared<OpFuture>> {
     slot.op.as_ref().and_then(|h| h.op.upgrade())
 }
 
 impl Inner {
+    fn tick(&self) -> u64 {
+        self.next_use.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// The slot of `view`, created empty if the key is new, after forgetting the least recently used keys
+    /// not in flight if the cache is full. (Not on the memory-hit path: builds an owned key.)
+    fn slot_for<'m>(
+        &self,
+        slots: &'m mut HashMap<CacheKey, Slot>,
+        view: KeyRef<'_>,
+    ) -> &'m mut Slot {
+        if !slots.contains_key(&view as &dyn KeyView) {
+            self.forget_least_recently_used(slots, self.max_entries - 1, None);
+        }
+        let last_used = self.tick();
+        let slot = slots
+            .entry(view.to_owned_key())
+            .or_insert_with_key(|key| Slot {
+                key: Arc::new(key.clone()),
+                good: None,
+                problem: None,
+                op: None,
+                last_used,
+                failures: 0,
+                retry_at: None,
+            });
+        slot.last_used = last_used;
+        slot
+    }
+
+    /// Forgets least recently used keys, never one in flight nor `keep`, until at most `bound` are left
+    /// (or only such keys are).
+    fn forget_least_recently_used(
+        &self,
+        slots: &mut HashMap<CacheKey, Slot>,
+        bound: usize,
+        keep: Option<&CacheKey>,
+    ) {
+        while slots.len() > bound {
+            let victim = slots
+                .iter()
+                .filter(|(key, slot)| live_op(slot).is_none() && Some(*key) != keep)
+                .min_by_key(|(_, slot)| slot.last_used)
+                .map(|(key, _)| key.clone());
+            match victim {
+                Some(key) => slots.remove(&key),
+                None => return, // the rest are in flight: the bound is restored as they finish
+            };
+        }
+    }
+
+    /// The last error of a key with no list whose backoff is not over, as `get` returns it.
+    fn backing_off(&self, slot: &Slot) -> Option<CacheError> {
+        let retry_in = slot
+            .retry_at?
+            .checked_duration_since(self.clock.now())
+            .filter(|d| !d.is_zero())?;
+        match &slot.problem {
+            Some(RefreshProblem::Failed(error)) if slot.good.is_none() => {
+                Some(CacheError::Unavailable {
+                    key: (*slot.key).clone(),
+                    source: error.clone(),
+                    disk_issues: Vec::new(),
+                    retry_in: Some(retry_in),
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// The wait after `failures` failed fetches in a row.
+    fn backoff(&self, failures: u32) -> Duration {
+        let factor = 1u32
+            .checked_shl(failures.saturating_sub(1))
+            .unwrap_or(u32::MAX);
+        self.retry_backoff
+            .saturating_mul(factor)
+            .min(self.max_retry_backoff)
+    }
+
     fn memory_hit(&self, slot: &Slot) -> Option<ModelList> {
         let good = slot.good.as_ref()?;
         Some(self.list(
@@ -613,8 +764,12 @@ impl Inner {
     }
 
     fn finish_op(&self, key: &CacheKey, id: u64) {
-        if let Some(slot) = Self::current(&mut self.slots.lock(), key, id) {
+        let mut slots = self.slots.lock();
+        if let Some(slot) = Self::current(&mut slots, key, id) {
             slot.op = None;
+            // Keys added while every other was in flight may have passed the bound: restore it now, keeping
+            // the list just obtained.
+            self.forget_least_recently_used(&mut slots, self.max_entries, Some(key));
         }
     }
 
@@ -667,6 +822,8 @@ impl Inner {
             Err(error) => {
                 let kept = slot.as_deref_mut().and_then(|slot| {
                     slot.problem = Some(RefreshProblem::Failed(error.clone()));
+                    slot.failures = slot.failures.saturating_add(1);
+                    slot.retry_at = Some(self.clock.now() + self.backoff(slot.failures));
                     slot.good.clone()
                 });
                 drop(slots);
@@ -682,6 +839,11 @@ impl Inner {
             }
             Ok(models) => models,
         };
+        // The server answered: any backoff ends.
+        if let Some(slot) = slot.as_deref_mut() {
+            slot.failures = 0;
+            slot.retry_at = None;
+        }
         if models.is_empty() {
             let kept = slot.as_deref_mut().and_then(|slot| {
                 let good = slot.good.clone().filter(|g| !g.models.is_empty())?;

@@ -382,7 +382,10 @@ mod tests {
             .collect();
         let mut cells = 0;
         let got = close_matches_counted(&configured, ids.iter().map(String::as_str), &mut cells);
-        assert!(cells <= EDIT_DISTANCE_BUDGET, "{cells} edit-distance cells for one call");
+        assert!(
+            cells <= EDIT_DISTANCE_BUDGET,
+            "{cells} edit-distance cells for one call"
+        );
         assert!(got.len() <= MAX_CLOSE_MATCHES);
     }
 
