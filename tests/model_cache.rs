@@ -33,6 +33,18 @@ fn disk_options(clock: &Arc<ManualClock>, dir: &std::path::Path) -> ModelCacheOp
     options(clock).disk_dir(dir)
 }
 
+/// How many model lists `dir` holds (its `.json` files; beside them is the directory's fingerprint secret).
+fn lists_on_disk(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir).map_or(0, |entries| {
+        entries
+            .filter(|e| {
+                e.as_ref()
+                    .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "json"))
+            })
+            .count()
+    })
+}
+
 #[tokio::test]
 async fn a_memory_hit_shares_the_list_and_sends_no_request() {
     let server = MockServer::start().await;
@@ -325,11 +337,7 @@ async fn an_empty_list_with_nothing_before_is_an_answer_kept_in_memory_only() {
     let again = cache.get(&provider, &client).await.unwrap();
     assert_eq!(again.source(), ListSource::Memory);
     assert_eq!(requests(&server).await, 1);
-    assert_eq!(
-        std::fs::read_dir(dir.path()).map_or(0, |d| d.count()),
-        0,
-        "no empty list on disk"
-    );
+    assert_eq!(lists_on_disk(dir.path()), 0, "no empty list on disk");
 
     // An empty refresh over an empty list is simply the answer.
     assert!(cache.refresh(&provider, &client).await.unwrap().is_empty());
@@ -438,14 +446,9 @@ async fn disk_files_of_another_key_or_corrupt_ones_are_ignored_and_reported() {
     let a = HttpList::new(&server_a.uri(), None);
     let b = HttpList::new(&server_b.uri(), None);
     let client = client();
-    ModelCache::new(disk_options(&clock, dir.path()))
-        .get(&a, &client)
-        .await
-        .unwrap();
-    let file_of = |p: &HttpList| {
-        dir.path()
-            .join(format!("{}.json", CacheKey::of(p).digest()))
-    };
+    let writer = ModelCache::new(disk_options(&clock, dir.path()));
+    writer.get(&a, &client).await.unwrap();
+    let file_of = |p: &HttpList| writer.disk_file(&CacheKey::of(p)).unwrap();
     std::fs::copy(file_of(&a), file_of(&b)).unwrap();
 
     let cache = ModelCache::new(disk_options(&clock, dir.path()));
@@ -464,12 +467,7 @@ async fn disk_files_of_another_key_or_corrupt_ones_are_ignored_and_reported() {
     // Corrupt file and server down: no list, and both problems are told.
     std::fs::write(file_of(&b), b"{\"format\":\"modelroute-model-list\",\"vers").unwrap();
     let down = HttpList::new(&dead_base(), None);
-    std::fs::copy(
-        file_of(&b),
-        dir.path()
-            .join(format!("{}.json", CacheKey::of(&*down).digest())),
-    )
-    .unwrap();
+    std::fs::copy(file_of(&b), file_of(&down)).unwrap();
     let err = ModelCache::new(disk_options(&clock, dir.path()))
         .get(&down, &client)
         .await
@@ -549,11 +547,11 @@ async fn invalidate_forgets_memory_and_disk() {
     let client = client();
     cache.get(&provider, &client).await.unwrap();
     let key = CacheKey::of(&*provider);
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    assert_eq!(lists_on_disk(dir.path()), 1);
 
     cache.invalidate(&key).unwrap();
     assert!(cache.cached(&key).is_none());
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    assert_eq!(lists_on_disk(dir.path()), 0);
     assert_eq!(
         cache.get(&provider, &client).await.unwrap().source(),
         ListSource::Fetched
@@ -727,11 +725,7 @@ async fn a_fetch_in_flight_during_invalidate_answers_its_caller_but_is_not_store
         cache.cached(&key).is_none(),
         "invalidated: not stored in memory"
     );
-    assert_eq!(
-        std::fs::read_dir(dir.path()).map_or(0, |d| d.count()),
-        0,
-        "nor on disk"
-    );
+    assert_eq!(lists_on_disk(dir.path()), 0, "nor on disk");
 }
 
 #[tokio::test]
@@ -878,4 +872,99 @@ async fn a_failing_key_is_fetched_again_with_backoff_not_on_every_get() {
     assert_eq!(ids(&kept), ["m"]);
     assert!(kept.is_stale());
     assert_eq!(requests(&server).await, 1);
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fifo_at_a_cache_files_path_never_blocks_get() {
+    use rustix::fs::{CWD, FileType, Mode, mknodat};
+    let server = MockServer::start().await;
+    serve(&server, &["m"], NO_DELAY).await;
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new());
+    let provider = HttpList::new(&server.uri(), Some("sk-a"));
+    let writer = ModelCache::new(disk_options(&clock, dir.path()));
+    writer.get(&provider, &client()).await.unwrap();
+    let file = writer.disk_file(&CacheKey::of(&*provider)).unwrap();
+    let fifo = dir.path().join("planted-fifo");
+    mknodat(CWD, &fifo, FileType::Fifo, Mode::RUSR | Mode::WUSR, 0).unwrap();
+    std::fs::remove_file(&file).unwrap();
+    std::os::unix::fs::symlink(&fifo, &file).unwrap();
+
+    // A restart reads the disk first. Run it on a thread of its own, so a blocked `open` cannot hang the test.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (options, reader) = (disk_options(&clock, dir.path()), provider.clone());
+    let worker = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let _ = tx.send(runtime.block_on(ModelCache::new(options).get(&reader, &client())));
+    });
+    let result = match rx.recv_timeout(Duration::from_secs(20)) {
+        Ok(result) => result,
+        Err(_) => {
+            let _ = std::fs::OpenOptions::new().write(true).open(&fifo); // releases the blocked reader
+            panic!("get blocked on a FIFO");
+        }
+    };
+    worker.join().unwrap();
+    let list = result.unwrap();
+    assert_eq!(list.source(), ListSource::Fetched);
+    assert!(
+        matches!(list.disk_issues(), [issue @ DiskIssue::Corrupt { .. }] if issue.to_string().contains("not a regular file")),
+        "{:?}",
+        list.disk_issues()
+    );
+    // The fetched list replaced the symlink with a regular file.
+    assert!(std::fs::symlink_metadata(&file).unwrap().is_file());
+}
+
+#[tokio::test]
+async fn a_list_too_large_for_the_disk_limit_is_served_from_memory_and_not_written() {
+    let server = MockServer::start().await;
+    let many: Vec<String> = (0..200).map(|i| format!("model-{i}")).collect();
+    serve(
+        &server,
+        &many.iter().map(String::as_str).collect::<Vec<_>>(),
+        NO_DELAY,
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new());
+    let small = || disk_options(&clock, dir.path()).max_disk_file_bytes(1_000);
+    let provider = HttpList::new(&server.uri(), None);
+    let client = client();
+
+    let list = ModelCache::new(small())
+        .get(&provider, &client)
+        .await
+        .unwrap();
+    assert_eq!(list.len(), 200);
+    match list.disk_issues() {
+        [
+            issue @ DiskIssue::TooLargeToWrite {
+                size, limit: 1_000, ..
+            },
+        ] => {
+            assert!(*size > 1_000);
+            assert!(issue.is_too_large());
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        lists_on_disk(dir.path()),
+        0,
+        "never written, so never re-read and re-written"
+    );
+    // A restart finds nothing to ignore: it fetches, and says again why it cannot keep the list on disk.
+    let again = ModelCache::new(small())
+        .get(&provider, &client)
+        .await
+        .unwrap();
+    assert_eq!(again.source(), ListSource::Fetched);
+    assert!(matches!(
+        again.disk_issues(),
+        [DiskIssue::TooLargeToWrite { .. }]
+    ));
 }

@@ -3,9 +3,17 @@
 //! A file holds the format name and version, the key's non-secret parts (kind, base URL, fingerprint),
 //! the fetch time (wall clock, so it means something after a restart) and the list. On read it is ignored,
 //! and the reason reported as a [`DiskIssue`], when it is corrupt or truncated, of an unknown format version,
-//! larger than the size limit, or when its key parts differ from the key asked for. Writes go to a temporary
-//! file in the same directory, are flushed to disk, then renamed over the old file: a crash leaves the old
-//! file or the new one, never half of one. No secret is written: the key is present only as its fingerprint.
+//! larger than the size limit, not a regular file (a FIFO would block), or when its key parts differ from the
+//! key asked for. Writes go to a temporary file in the same directory, are flushed to disk, then renamed over
+//! the old file: a crash leaves the old file or the new one, never half of one. A list whose file would be
+//! over the size limit is not written (it could not be read back). Temporary files left by a writer that
+//! was killed are removed once their writer is gone (see [`TEMP_FILE_DEAD_WRITER_AGE`]).
+//!
+//! No secret is written: the credential is present only as a fingerprint keyed with the directory's own
+//! random secret (HMAC-SHA-256; the file `fingerprint.key`, created once, readable by its owner only), and
+//! file names are digests of the key with that fingerprint. So names and files are the same for every process
+//! using the directory (lists survive restarts), but guessing a key from a file needs the directory's secret
+//! too: a plain hash would confirm a weak key (`sk-1234`) in one try.
 //!
 //! The I/O is plain `std::fs`, run on the caller's task: the library has no runtime to move it to. It happens
 //! only on a memory miss (once per key and process, inside the single-flight operation, so concurrent callers
@@ -28,21 +36,27 @@ use serde::{Deserialize, Serialize};
 use super::key::CacheKey;
 use crate::error::DiskIssue;
 use crate::provider::ModelDescriptor;
+use crate::secret::{hex, random_secret};
 
 /// Written in every file; a file with another `format` is not ours.
 pub(crate) const FORMAT_NAME: &str = "modelroute-model-list";
-/// The only version this build reads and writes.
-pub(crate) const FORMAT_VERSION: u64 = 1;
+/// The only version this build reads and writes. Version 2: the fingerprint and the file name are keyed
+/// with the directory's secret (version 1 used a plain SHA-256, and its files are never looked up).
+pub(crate) const FORMAT_VERSION: u64 = 2;
 
 /// One directory of model-list files.
 #[derive(Debug)]
 pub(crate) struct DiskStore {
     dir: PathBuf,
     max_file_bytes: u64,
-    tmp_counter: AtomicU64,
     /// When this store last removed the temporary files of writers that are gone.
     last_sweep: Mutex<Option<Instant>>,
+    /// The directory's fingerprint secret, once read or created.
+    secret: Mutex<Option<[u8; 32]>>,
 }
+
+/// The file holding the directory's fingerprint secret: 64 hex characters and a newline, mode 0600.
+pub(crate) const SECRET_FILE: &str = "fingerprint.key";
 
 /// A temporary file is left behind by a writer that was killed mid-write (`kill -9`, a crash, power loss).
 /// One whose writer process is gone is removed once it is this old (a live writer touches its file as it
@@ -80,13 +94,19 @@ struct KeyParts<'a> {
 }
 
 impl<'a> KeyParts<'a> {
-    fn of(key: &'a CacheKey) -> Self {
+    /// The parts of `key`, its credential shown as `fingerprint` (the one keyed with the directory's secret).
+    fn of(key: &'a CacheKey, fingerprint: Option<&'a str>) -> Self {
         KeyParts {
             provider: key.kind().as_str(),
             base_url: key.base_url().as_str(),
-            key_fingerprint: key.fingerprint().map(|f| f.as_str()),
+            key_fingerprint: fingerprint,
         }
     }
+}
+
+/// `key`'s credential fingerprint keyed with a directory's `secret`.
+fn disk_fingerprint(key: &CacheKey, secret: &[u8; 32]) -> Option<String> {
+    key.fingerprint().map(|f| f.keyed_with(secret))
 }
 
 #[derive(Serialize)]
@@ -126,8 +146,8 @@ impl DiskStore {
         DiskStore {
             dir,
             max_file_bytes,
-            tmp_counter: AtomicU64::new(0),
             last_sweep: Mutex::new(None),
+            secret: Mutex::new(None),
         }
     }
 
@@ -136,23 +156,126 @@ impl DiskStore {
         &self.dir
     }
 
-    /// The file of `key`: `<dir>/<sha256 of the whole key>.json`.
+    /// The file of `key` under `secret`: `<dir>/<sha256 of the whole key, with its keyed fingerprint>.json`.
+    fn file_name(&self, key: &CacheKey, secret: &[u8; 32]) -> PathBuf {
+        let fingerprint = disk_fingerprint(key, secret);
+        self.dir
+            .join(format!("{}.json", key.file_digest(fingerprint.as_deref())))
+    }
+
+    /// The file of `key`, if the directory has its secret already (nothing is created).
+    pub(crate) fn file_of(&self, key: &CacheKey) -> Option<PathBuf> {
+        let secret = self.read_secret().ok()??;
+        Some(self.file_name(key, &secret))
+    }
+
+    /// The file of `key`, creating the directory and its secret if needed.
+    #[cfg(test)]
     pub(crate) fn path_for(&self, key: &CacheKey) -> PathBuf {
-        self.dir.join(format!("{}.json", key.digest()))
+        fs::create_dir_all(&self.dir).unwrap();
+        let secret = self.secret_for_write().unwrap();
+        self.file_name(key, &secret)
     }
 
     /// Reads the list of `key`, if a valid file holds it.
     pub(crate) fn load(&self, key: &CacheKey) -> Loaded {
         self.sweep_if_due();
-        let path = self.path_for(key);
+        let secret = match self.read_secret() {
+            Ok(Some(secret)) => secret,
+            Ok(None) => return Loaded::Missing, // no secret, so nothing was written here
+            Err(issue) => return Loaded::Ignored(issue),
+        };
+        let path = self.file_name(key, &secret);
         let bytes = match self.read_bounded(&path) {
             Ok(Some(bytes)) => bytes,
             Ok(None) => return Loaded::Missing,
             Err(issue) => return Loaded::Ignored(issue),
         };
-        match decode(&path, key, &bytes) {
+        let fingerprint = disk_fingerprint(key, &secret);
+        match decode(&path, KeyParts::of(key, fingerprint.as_deref()), &bytes) {
             Ok(entry) => Loaded::Entry(entry),
             Err(issue) => Loaded::Ignored(issue),
+        }
+    }
+
+    /// The directory's secret: the one this store knows, else the file's; `None` if there is no file.
+    fn read_secret(&self) -> Result<Option<[u8; 32]>, DiskIssue> {
+        if let Some(secret) = *self.secret.lock() {
+            return Ok(Some(secret));
+        }
+        let secret = read_secret_file(&self.dir.join(SECRET_FILE))?;
+        if secret.is_some() {
+            *self.secret.lock() = secret;
+        }
+        Ok(secret)
+    }
+
+    /// The directory's secret for a write: the file's (read again, in case the directory was emptied), else a
+    /// new one installed atomically (the one this store knew, or a random one). A corrupt secret file is
+    /// replaced: the files written under it could not be found anyway.
+    fn secret_for_write(&self) -> Result<[u8; 32], DiskIssue> {
+        let path = self.dir.join(SECRET_FILE);
+        let write_issue = |e: io::Error| DiskIssue::Write {
+            path: path.clone(),
+            source: Arc::new(e),
+        };
+        let secret = match read_secret_file(&path) {
+            Ok(Some(secret)) => secret,
+            Ok(None) => {
+                let known = *self.secret.lock();
+                let fresh = match known {
+                    Some(secret) => secret,
+                    None => random_secret().map_err(|e| write_issue(io::Error::other(e)))?,
+                };
+                self.install_secret(&path, &fresh, false)
+                    .map_err(write_issue)?
+            }
+            Err(DiskIssue::Corrupt { .. }) => {
+                let fresh = random_secret().map_err(|e| write_issue(io::Error::other(e)))?;
+                self.install_secret(&path, &fresh, true)
+                    .map_err(write_issue)?
+            }
+            Err(issue) => return Err(issue),
+        };
+        *self.secret.lock() = Some(secret);
+        Ok(secret)
+    }
+
+    /// Writes `secret` to a temporary file (mode 0600, flushed), then links it at `path` (`replace`: renames
+    /// it over `path`). Linking fails if another process installed its secret first: that one is returned.
+    /// On a file system without hard links the file is created in place with `O_EXCL`.
+    fn install_secret(
+        &self,
+        path: &Path,
+        secret: &[u8; 32],
+        replace: bool,
+    ) -> io::Result<[u8; 32]> {
+        let body = format!("{}\n", hex(secret));
+        let tmp = self.dir.join(format!(
+            ".{SECRET_FILE}.{}-{}.tmp",
+            std::process::id(),
+            next_temp_file_number()
+        ));
+        write_new_file(&tmp, body.as_bytes())?;
+        let installed = if replace {
+            fs::rename(&tmp, path)
+        } else {
+            fs::hard_link(&tmp, path)
+        };
+        let _ = fs::remove_file(&tmp);
+        let installed = match installed {
+            Err(e) if !replace && e.kind() != io::ErrorKind::AlreadyExists => {
+                write_new_file(path, body.as_bytes())
+            }
+            other => other,
+        };
+        match installed {
+            Ok(()) => Ok(*secret),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => match read_secret_file(path) {
+                Ok(Some(theirs)) => Ok(theirs),
+                _ => Err(e),
+            },
+            Err(e) => Err(e),
         }
     }
 
@@ -206,11 +329,20 @@ impl DiskStore {
         fetched_at: SystemTime,
         models: &[ModelDescriptor],
     ) -> Result<(), DiskIssue> {
-        let path = self.path_for(key);
-        let body = match encode_bounded(key, fetched_at, models, self.max_file_bytes) {
+        let write_issue = |at: &Path, e: io::Error| DiskIssue::Write {
+            path: at.to_path_buf(),
+            source: Arc::new(e),
+        };
+        fs::create_dir_all(&self.dir).map_err(|e| write_issue(&self.dir, e))?;
+        self.sweep_if_due();
+        let secret = self.secret_for_write()?;
+        let path = self.file_name(key, &secret);
+        let fingerprint = disk_fingerprint(key, &secret);
+        let parts = KeyParts::of(key, fingerprint.as_deref());
+        let body = match encode_bounded(parts, fetched_at, models, self.max_file_bytes) {
             Ok(body) => body,
             Err(size) => {
-                let _ = self.remove(key);
+                let _ = remove_if_present(&path);
                 return Err(DiskIssue::TooLargeToWrite {
                     path,
                     size,
@@ -218,17 +350,14 @@ impl DiskStore {
                 });
             }
         };
-        let write_issue = |at: &Path, e: io::Error| DiskIssue::Write {
-            path: at.to_path_buf(),
-            source: Arc::new(e),
-        };
-        fs::create_dir_all(&self.dir).map_err(|e| write_issue(&self.dir, e))?;
-        self.sweep_if_due();
+        let digest = path
+            .file_stem()
+            .and_then(|stem| stem.to_str())
+            .unwrap_or_default();
         let tmp = self.dir.join(format!(
-            ".{}.{}-{}.tmp",
-            key.digest(),
+            ".{digest}.{}-{}.tmp",
             std::process::id(),
-            self.tmp_counter.fetch_add(1, Ordering::Relaxed)
+            next_temp_file_number()
         ));
         let written = write_new_file(&tmp, &body).and_then(|()| fs::rename(&tmp, &path));
         if let Err(e) = written {
@@ -236,6 +365,25 @@ impl DiskStore {
             return Err(write_issue(&path, e));
         }
         Ok(())
+    }
+
+    /// The bytes [`store`](Self::store) would write for `key` (for tests: the directory's secret is created).
+    #[cfg(test)]
+    pub(crate) fn encode(
+        &self,
+        key: &CacheKey,
+        fetched_at: SystemTime,
+        models: &[ModelDescriptor],
+    ) -> Vec<u8> {
+        fs::create_dir_all(&self.dir).unwrap();
+        let fingerprint = disk_fingerprint(key, &self.secret_for_write().unwrap());
+        encode_bounded(
+            KeyParts::of(key, fingerprint.as_deref()),
+            fetched_at,
+            models,
+            u64::MAX,
+        )
+        .unwrap()
     }
 
     /// Removes the temporary files of writers that are gone, on the first call and then at most every
@@ -287,22 +435,36 @@ impl DiskStore {
 
     /// Deletes the file of `key`; a missing file is not an issue.
     pub(crate) fn remove(&self, key: &CacheKey) -> Result<(), DiskIssue> {
-        let path = self.path_for(key);
-        match fs::remove_file(&path) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(DiskIssue::Remove {
-                path,
-                source: Arc::new(e),
-            }),
+        match self.file_of(key) {
+            Some(path) => remove_if_present(&path),
+            None => Ok(()), // no secret: nothing was written
         }
     }
+}
+
+/// Deletes `path`; a missing file is not an issue.
+fn remove_if_present(path: &Path) -> Result<(), DiskIssue> {
+    match fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(DiskIssue::Remove {
+            path: path.to_path_buf(),
+            source: Arc::new(e),
+        }),
+    }
+}
+
+/// A number for a temporary file name, unique within the process (with the process id, unique on the machine;
+/// shared by every store, since two caches of one process may write to one directory).
+fn next_temp_file_number() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
 fn write_new_file(path: &Path, body: &[u8]) -> io::Result<()> {
     let mut options = fs::OpenOptions::new();
     options.write(true).create_new(true);
-    // Model lists are not secret, but they are nobody else's business either.
+    // Model lists are not secret, but they are nobody else's business either; the fingerprint secret is.
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let mut file = options.open(path)?;
@@ -310,18 +472,50 @@ fn write_new_file(path: &Path, body: &[u8]) -> io::Result<()> {
     file.sync_all()
 }
 
-/// The writer's process id if `name` is one of our temporary files: `.<64 hex>.<pid>-<counter>.tmp`.
+/// Reads a fingerprint secret file: `None` if there is none; a file that is not a regular file holding 64
+/// hex characters is [`DiskIssue::Corrupt`] (its content is never quoted).
+fn read_secret_file(path: &Path) -> Result<Option<[u8; 32]>, DiskIssue> {
+    let corrupt = || DiskIssue::Corrupt {
+        path: path.to_path_buf(),
+        reason: "not a fingerprint secret (64 hex characters)".to_string(),
+    };
+    let read_issue = |e: io::Error| DiskIssue::Read {
+        path: path.to_path_buf(),
+        source: Arc::new(e),
+    };
+    let file = match open_regular_file(path).map_err(read_issue)? {
+        Opened::File(file) => file,
+        Opened::Missing => return Ok(None),
+        Opened::NotRegular => return Err(corrupt()),
+    };
+    let mut text = String::new();
+    file.take(256)
+        .read_to_string(&mut text)
+        .map_err(|_| corrupt())?;
+    let digits = text.trim().as_bytes();
+    if digits.len() != 64 {
+        return Err(corrupt());
+    }
+    let mut secret = [0u8; 32];
+    for (byte, pair) in secret.iter_mut().zip(digits.chunks_exact(2)) {
+        let pair = std::str::from_utf8(pair).map_err(|_| corrupt())?;
+        *byte = u8::from_str_radix(pair, 16).map_err(|_| corrupt())?;
+    }
+    Ok(Some(secret))
+}
+
+/// The writer's process id if `name` is one of our temporary files: `.<64 hex>.<pid>-<counter>.tmp`, or
+/// `.fingerprint.key.<pid>-<counter>.tmp`.
 fn temp_file_writer(name: &str) -> Option<u32> {
     let rest = name.strip_prefix('.')?.strip_suffix(".tmp")?;
-    let (digest, rest) = rest.split_once('.')?;
-    let (pid, counter) = rest.split_once('-')?;
+    let (target, writer) = rest.rsplit_once('.')?;
+    let (pid, counter) = writer.split_once('-')?;
     let is_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    let ours = digest.len() == 64
-        && digest
+    let is_digest = target.len() == 64
+        && target
             .bytes()
-            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
-        && is_digits(pid)
-        && is_digits(counter);
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
+    let ours = (is_digest || target == SECRET_FILE) && is_digits(pid) && is_digits(counter);
     if ours { pid.parse().ok() } else { None }
 }
 
@@ -385,20 +579,10 @@ fn open_regular_file(path: &Path) -> io::Result<Opened> {
     })
 }
 
-/// The bytes of the file of `key`.
-#[cfg(test)]
-pub(crate) fn encode(
-    key: &CacheKey,
-    fetched_at: SystemTime,
-    models: &[ModelDescriptor],
-) -> Vec<u8> {
-    encode_bounded(key, fetched_at, models, u64::MAX).unwrap_or_default()
-}
-
-/// The bytes of the file of `key`, or `Err(size)` when they would exceed `limit` bytes. Memory stays within
-/// the limit: past it, bytes are counted, not kept.
-pub(crate) fn encode_bounded(
-    key: &CacheKey,
+/// The bytes of the file of the key with these parts, or `Err(size)` when they would exceed `limit` bytes.
+/// Memory stays within the limit: past it, bytes are counted, not kept.
+fn encode_bounded(
+    key: KeyParts<'_>,
     fetched_at: SystemTime,
     models: &[ModelDescriptor],
     limit: u64,
@@ -406,7 +590,7 @@ pub(crate) fn encode_bounded(
     let file = FileOut {
         format: FORMAT_NAME,
         version: FORMAT_VERSION,
-        key: KeyParts::of(key),
+        key,
         fetched_at_unix_ms: unix_ms(fetched_at),
         models,
     };
@@ -446,8 +630,8 @@ impl Write for BoundedBuf {
     }
 }
 
-/// Reads a file's bytes as the list of `key`, or says why it cannot be used.
-pub(crate) fn decode(path: &Path, key: &CacheKey, bytes: &[u8]) -> Result<DiskEntry, DiskIssue> {
+/// Reads a file's bytes as the list of the key with parts `expected`, or says why it cannot be used.
+fn decode(path: &Path, expected: KeyParts<'_>, bytes: &[u8]) -> Result<DiskEntry, DiskIssue> {
     let corrupt = |reason: String| DiskIssue::Corrupt {
         path: path.to_path_buf(),
         reason,
@@ -489,7 +673,7 @@ pub(crate) fn decode(path: &Path, key: &CacheKey, bytes: &[u8]) -> Result<DiskEn
         base_url: &file.key.base_url,
         key_fingerprint: file.key.key_fingerprint.as_deref(),
     };
-    if found != KeyParts::of(key) {
+    if found != expected {
         return Err(DiskIssue::KeyMismatch {
             path: path.to_path_buf(),
             found: format!(
@@ -566,15 +750,113 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        let names: Vec<_> = fs::read_dir(dir.path())
+        let mut names: Vec<_> = fs::read_dir(dir.path())
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
-        assert_eq!(names, vec![format!("{}.json", k.digest())]);
-        let text = fs::read_to_string(s.path_for(&k)).unwrap();
+        names.sort();
+        let file = s.file_of(&k).unwrap();
+        let file_name = file.file_name().unwrap().to_str().unwrap().to_string();
+        assert_eq!(names, [file_name, SECRET_FILE.to_string()]);
+        let text = fs::read_to_string(&file).unwrap();
         assert!(!text.contains("sk-secret-abc"));
-        assert!(text.contains(k.fingerprint().unwrap().as_str()));
+        // The fingerprint in the file is keyed with the directory's secret: not the process's one.
+        assert!(!text.contains(k.fingerprint().unwrap().as_str()));
+        let secret = read_secret_file(&dir.path().join(SECRET_FILE))
+            .unwrap()
+            .unwrap();
+        assert!(text.contains(&disk_fingerprint(&k, &secret).unwrap()));
         assert!(text.contains("\"base_url\":\"http://127.0.0.1:4000\""));
+    }
+
+    #[test]
+    fn a_cache_file_alone_does_not_confirm_a_guessed_key() {
+        let weak = key("http://h", Some("sk-1234"));
+        let write_in = |dir: &Path| {
+            let s = store(dir);
+            s.store(&weak, SystemTime::now(), &models(&["m"])).unwrap();
+            let file = s.file_of(&weak).unwrap();
+            (
+                file.file_name().unwrap().to_owned(),
+                fs::read_to_string(&file).unwrap(),
+            )
+        };
+        let (one, two) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let (name_one, text_one) = write_in(one.path());
+        let (name_two, text_two) = write_in(two.path());
+        // The same key gets another file name and another fingerprint in another directory: they are not
+        // a function of the key alone, so no guess can be checked against them without the secret.
+        assert_ne!(name_one, name_two);
+        let fingerprint = |text: &str| {
+            let v: serde_json::Value = serde_json::from_str(text).unwrap();
+            v["key"]["key_fingerprint"].as_str().unwrap().to_string()
+        };
+        assert_ne!(fingerprint(&text_one), fingerprint(&text_two));
+        // Within a directory the identity is stable: another store (a restart) finds the list.
+        assert_eq!(ids(store(one.path()).load(&weak)), ["m"]);
+        assert_eq!(
+            store(one.path())
+                .file_of(&weak)
+                .unwrap()
+                .file_name()
+                .unwrap(),
+            name_one
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_directory_secret_is_created_once_readable_by_its_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let secret_file = dir.path().join(SECRET_FILE);
+        // Several stores racing to create it end up with one secret.
+        let stores: Vec<_> = (0..8).map(|_| store(dir.path())).collect();
+        std::thread::scope(|scope| {
+            for (i, s) in stores.iter().enumerate() {
+                scope.spawn(move || {
+                    s.store(
+                        &key("http://h", Some(&format!("k{i}"))),
+                        SystemTime::now(),
+                        &models(&["m"]),
+                    )
+                    .unwrap()
+                });
+            }
+        });
+        let secret = read_secret_file(&secret_file).unwrap().unwrap();
+        for (i, s) in stores.iter().enumerate() {
+            assert_eq!(s.secret_for_write().unwrap(), secret);
+            assert_eq!(
+                ids(store(dir.path()).load(&key("http://h", Some(&format!("k{i}"))))),
+                ["m"]
+            );
+        }
+        let mode = fs::metadata(&secret_file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+        // No temporary file is left behind.
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 9);
+
+        // A corrupt secret is reported on read, and replaced on the next write.
+        fs::write(&secret_file, b"garbage").unwrap();
+        let s = store(dir.path());
+        match s.load(&key("http://h", Some("k0"))) {
+            Loaded::Ignored(issue @ DiskIssue::Corrupt { .. }) => {
+                assert_eq!(issue.path(), secret_file);
+                assert!(!issue.to_string().contains("garbage"));
+            }
+            other => panic!("{other:?}"),
+        }
+        s.store(
+            &key("http://h", Some("k0")),
+            SystemTime::now(),
+            &models(&["new"]),
+        )
+        .unwrap();
+        assert_eq!(
+            ids(store(dir.path()).load(&key("http://h", Some("k0")))),
+            ["new"]
+        );
     }
 
     #[test]
@@ -626,7 +908,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let s = store(dir.path());
         let k = key("http://h", None);
-        let full = encode(&k, SystemTime::now(), &models(&["a", "b", "c"]));
+        let full = s.encode(&k, SystemTime::now(), &models(&["a", "b", "c"]));
         let path = s.path_for(&k);
         for cut in [0, 1, full.len() / 2, full.len() - 1] {
             fs::write(&path, &full[..cut]).unwrap();
@@ -646,12 +928,12 @@ mod tests {
             Loaded::Ignored(DiskIssue::Corrupt { .. })
         ));
 
-        let v2 = String::from_utf8(full.clone())
+        let v1 = String::from_utf8(full.clone())
             .unwrap()
-            .replace("\"version\":1", "\"version\":2");
-        fs::write(&path, &v2).unwrap();
+            .replace("\"version\":2", "\"version\":1");
+        fs::write(&path, &v1).unwrap();
         match s.load(&k) {
-            Loaded::Ignored(DiskIssue::UnsupportedVersion { found, .. }) => assert_eq!(found, "2"),
+            Loaded::Ignored(DiskIssue::UnsupportedVersion { found, .. }) => assert_eq!(found, "1"),
             other => panic!("{other:?}"),
         }
         // A future version with a body this build cannot parse is still "unsupported version".
@@ -691,7 +973,11 @@ mod tests {
         s.store(&k, SystemTime::now(), &models(&["old"])).unwrap();
         s.store(&k, SystemTime::now(), &models(&["new"])).unwrap();
         assert_eq!(ids(s.load(&k)), ["new"]);
-        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            2,
+            "the list and the secret"
+        );
         s.remove(&k).unwrap();
         s.remove(&k).unwrap();
         assert!(matches!(s.load(&k), Loaded::Missing));
@@ -779,7 +1065,9 @@ mod tests {
     fn a_list_too_large_to_be_read_back_is_not_written_and_is_reported() {
         let dir = tempfile::tempdir().unwrap();
         let k = key("http://h", None);
-        let body_len = encode(&k, SystemTime::now(), &models(&["a"; 100])).len() as u64;
+        let body_len = store(dir.path())
+            .encode(&k, SystemTime::now(), &models(&["a"; 100]))
+            .len() as u64;
         let s = DiskStore::new(dir.path().to_path_buf(), body_len - 1);
         s.store(&k, SystemTime::now(), &models(&["small"])).unwrap();
         let err = s
@@ -794,7 +1082,11 @@ mod tests {
         assert!(err.is_too_large() && !err.is_io() && !err.is_ignored_file());
         // Nothing is left that a restart would load as the current list: not the new one, not the older one.
         assert!(matches!(s.load(&k), Loaded::Missing));
-        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "the secret only"
+        );
         // At the limit exactly, it is written and read back.
         let s = DiskStore::new(dir.path().to_path_buf(), body_len);
         let at = SystemTime::now();
@@ -806,7 +1098,7 @@ mod tests {
     #[test]
     fn temporary_files_of_writers_that_are_gone_are_removed() {
         let dir = tempfile::tempdir().unwrap();
-        let digest = key("http://h", None).digest();
+        let digest = "ab".repeat(32);
         // A process id that surely exists no more: a child that exited and was reaped.
         let dead = {
             let mut child = std::process::Command::new("true").spawn().unwrap();
@@ -826,13 +1118,11 @@ mod tests {
             (format!(".{digest}.1-0.tmp"), minute, false),     // pid 1 exists
             (format!(".{digest}.1-1.tmp"), two_hours, true),   // ...but may be a reused id
             // Not our naming: never touched.
-            (
-                format!("{}.json", key("http://other", None).digest()),
-                two_hours,
-                false,
-            ),
+            (format!("{}.json", "cd".repeat(32)), two_hours, false),
             (format!(".{digest}.{dead}.tmp"), two_hours, false),
             (format!(".{}.{dead}-0.tmp", &digest[1..]), two_hours, false),
+            (format!(".{SECRET_FILE}.{dead}-0.tmp"), minute, true),
+            (format!(".other.key.{dead}-0.tmp"), two_hours, false),
             (
                 format!(".{}.{dead}-0.tmp", digest.to_uppercase()),
                 two_hours,

@@ -6,7 +6,8 @@
 //!
 //! # Layers
 //! - **Memory**: the list as an `Arc<[ModelDescriptor]>`; a hit clones the `Arc` and allocates nothing.
-//! - **Disk** (optional, [`ModelCacheOptions::disk_dir`]): one file per key, named by the key's SHA-256,
+//! - **Disk** (optional, [`ModelCacheOptions::disk_dir`]): one file per key, named by a SHA-256 of the key
+//!   (its credential fingerprint keyed with the directory's random secret, see [`ModelCache::disk_file`]),
 //!   holding the key's non-secret parts, the fetch time and the list. Read on a memory miss, so a list
 //!   survives a restart; a file that is corrupt, truncated, of another format version or of another key is
 //!   ignored and reported as a [`DiskIssue`] in the result. Writes are atomic (temporary file, flush, rename).
@@ -593,6 +594,37 @@ impl ModelCache {
     /// The disk directory, if the cache has one.
     pub fn disk_dir(&self) -> Option<&Path> {
         self.inner.disk.as_ref().map(DiskStore::dir)
+    }
+
+    /// The file that holds (or would hold) the list of `key`; `None` without a disk directory, or while the
+    /// directory has no fingerprint secret yet (nothing was written to it). The name is a digest of the key
+    /// with its fingerprint keyed by that secret: the same for every process using the directory, and of no
+    /// use for guessing the key.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use modelroute::{BaseUrl, CacheKey, DiscoveryError, KeyFingerprint, ModelCache, ModelCacheOptions, ModelDescriptor, Provider, ProviderKind, Secret};
+    /// # #[derive(Debug)] struct Fixed(BaseUrl, KeyFingerprint);
+    /// # #[async_trait::async_trait] impl Provider for Fixed {
+    /// #   fn kind(&self) -> ProviderKind { ProviderKind::LiteLlm }
+    /// #   fn base_url(&self) -> &BaseUrl { &self.0 }
+    /// #   fn credential_fingerprint(&self) -> Option<&KeyFingerprint> { Some(&self.1) }
+    /// #   async fn list_models(&self, _: &reqwest::Client) -> Result<Vec<ModelDescriptor>, DiscoveryError> {
+    /// #     Ok(vec![ModelDescriptor::new("gpt-4o")]) } }
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let cache = ModelCache::new(ModelCacheOptions::new().disk_dir(dir.path()));
+    /// let provider = Arc::new(Fixed(BaseUrl::parse("http://127.0.0.1:4000").unwrap(), Secret::new("sk-1234").fingerprint()));
+    /// let key = CacheKey::of(&*provider);
+    /// assert_eq!(cache.disk_file(&key), None); // nothing written yet
+    /// cache.get(&provider, &reqwest::Client::new()).await.unwrap();
+    /// let file = cache.disk_file(&key).unwrap();
+    /// let text = std::fs::read_to_string(&file).unwrap();
+    /// assert!(!text.contains("sk-1234") && !text.contains(key.fingerprint().unwrap().as_str()));
+    /// # });
+    /// ```
+    pub fn disk_file(&self, key: &CacheKey) -> Option<PathBuf> {
+        self.inner.disk.as_ref()?.file_of(key)
     }
 
     /// The TTL.
