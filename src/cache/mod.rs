@@ -118,6 +118,7 @@ pub struct ModelCacheOptions {
     max_entries: usize,
     retry_backoff: Duration,
     max_retry_backoff: Duration,
+    keep_raw: bool,
     clock: Arc<dyn Clock>,
 }
 
@@ -130,6 +131,7 @@ impl Default for ModelCacheOptions {
             max_entries: DEFAULT_MAX_ENTRIES,
             retry_backoff: DEFAULT_RETRY_BACKOFF,
             max_retry_backoff: DEFAULT_MAX_RETRY_BACKOFF,
+            keep_raw: false,
             clock: Arc::new(SystemClock),
         }
     }
@@ -185,6 +187,24 @@ impl ModelCacheOptions {
     pub fn retry_backoff(mut self, first: Duration, max: Duration) -> Self {
         self.retry_backoff = first;
         self.max_retry_backoff = max.max(first);
+        self
+    }
+    /// Keep each model's [`raw`](ModelDescriptor::raw) entry (default: no, `raw` is `null`).
+    ///
+    /// The typed fields of a [`ModelDescriptor`] are what the cache needs; the server's entry as received
+    /// is often most of the body (LiteLLM's `/model/info` sends ~190 `model_info` fields per model, ~165 of
+    /// them `null`) and, as a JSON tree in memory, takes several times its size. Without `raw`, the cache
+    /// holds about `size_of::<ModelDescriptor>()` (~200 bytes) plus the id per model: 3% of a LiteLLM
+    /// `/model/info` body. With `raw` kept, its `null` object members are dropped (they say nothing:
+    /// `raw["x"]` is `null` either way), and the list takes at most about 2.5 times the body (measured
+    /// for LiteLLM's records in `tests/cache_alloc.rs`). See the README's "Model cache" section.
+    ///
+    /// ```
+    /// use modelroute::ModelCacheOptions;
+    /// let options = ModelCacheOptions::new().keep_raw(true);
+    /// ```
+    pub fn keep_raw(mut self, keep: bool) -> Self {
+        self.keep_raw = keep;
         self
     }
     /// The clock TTLs are measured with (tests pass a [`ManualClock`](crate::ManualClock)).
@@ -315,6 +335,7 @@ pub struct ModelCache {
 
 struct Inner {
     ttl: Duration,
+    keep_raw: bool,
     max_entries: usize,
     retry_backoff: Duration,
     max_retry_backoff: Duration,
@@ -406,11 +427,13 @@ impl ModelCache {
             max_entries,
             retry_backoff,
             max_retry_backoff,
+            keep_raw,
             clock,
         } = options;
         ModelCache {
             inner: Arc::new(Inner {
                 ttl,
+                keep_raw,
                 max_entries,
                 retry_backoff,
                 max_retry_backoff,
@@ -643,6 +666,25 @@ impl fmt::Debug for ModelCache {
     }
 }
 
+/// Removes the `null` members of every object in `value` (array elements stay, so positions keep their
+/// meaning), rebuilding each object at its new size. The depth is bounded by the JSON parser's (128).
+fn drop_null_members(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            if map.values().any(serde_json::Value::is_null) {
+                let kept: Vec<(String, serde_json::Value)> = std::mem::take(map)
+                    .into_iter()
+                    .filter(|(_, v)| !v.is_null())
+                    .collect();
+                *map = kept.into_iter().collect();
+            }
+            map.values_mut().for_each(drop_null_members);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(drop_null_members),
+        _ => {}
+    }
+}
+
 fn live_op(slot: &Slot) -> Option<Shared<OpFuture>> {
     slot.op.as_ref().and_then(|h| h.op.upgrade())
 }
@@ -716,6 +758,19 @@ impl Inner {
             }
             _ => None,
         }
+    }
+
+    /// `models` as the cache keeps them: without `raw`, or with `raw`'s null object members dropped
+    /// ([`ModelCacheOptions::keep_raw`]).
+    fn trimmed(&self, mut models: Vec<ModelDescriptor>) -> Vec<ModelDescriptor> {
+        for model in &mut models {
+            if self.keep_raw {
+                drop_null_members(&mut model.raw);
+            } else {
+                model.raw = serde_json::Value::Null;
+            }
+        }
+        models
     }
 
     /// The wait after `failures` failed fetches in a row.
@@ -821,7 +876,7 @@ impl Inner {
             }
         };
         let good = Good {
-            models: entry.models.into(),
+            models: self.trimmed(entry.models).into(),
             fetched_at: entry.fetched_at,
             loaded_at: self.clock.now(),
             age_at_load: self
@@ -895,7 +950,7 @@ impl Inner {
             }
         }
         let good = Good {
-            models: models.into(),
+            models: self.trimmed(models).into(),
             fetched_at: self.clock.system_now(),
             loaded_at: self.clock.now(),
             age_at_load: Some(Duration::ZERO),
