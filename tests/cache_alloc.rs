@@ -178,7 +178,11 @@ fn a_cached_list_holds_a_bounded_share_of_the_body_it_came_from() {
         assert_eq!(list.models()[0].raw.is_null(), !keep_raw);
         // The bounds the README documents: without `raw`, the typed fields (3% measured); with it, the
         // entries without their nulls (0.95x measured). Kept whole, as before, they took 5x.
-        let bound = if keep_raw { 2 * body_len } else { body_len / 16 };
+        let bound = if keep_raw {
+            2 * body_len
+        } else {
+            body_len / 16
+        };
         assert!(held <= bound, "held {held} B, bound {bound} B");
         drop((list, cache));
     }

@@ -95,7 +95,7 @@ use self::key::{KeyRef, KeyView};
 pub use self::validate::{Availability, Validation, validate};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{CacheError, DiscoveryError, DiskIssue};
-use crate::provider::{ModelDescriptor, Provider};
+use crate::provider::{ModelDescriptor, Provider, drop_null_members};
 
 /// The default time a list stays fresh: 5 minutes (what Roo Code and Cline use).
 pub const DEFAULT_TTL: Duration = Duration::from_secs(300);
@@ -663,25 +663,6 @@ impl fmt::Debug for ModelCache {
             .field("disk_dir", &self.disk_dir())
             .field("keys", &self.inner.slots.lock().len())
             .finish()
-    }
-}
-
-/// Removes the `null` members of every object in `value` (array elements stay, so positions keep their
-/// meaning), rebuilding each object at its new size. The depth is bounded by the JSON parser's (128).
-fn drop_null_members(value: &mut serde_json::Value) {
-    match value {
-        serde_json::Value::Object(map) => {
-            if map.values().any(serde_json::Value::is_null) {
-                let kept: Vec<(String, serde_json::Value)> = std::mem::take(map)
-                    .into_iter()
-                    .filter(|(_, v)| !v.is_null())
-                    .collect();
-                *map = kept.into_iter().collect();
-            }
-            map.values_mut().for_each(drop_null_members);
-        }
-        serde_json::Value::Array(items) => items.iter_mut().for_each(drop_null_members),
-        _ => {}
     }
 }
 
