@@ -4,7 +4,8 @@
 //! Lists are fetched with the real `LiteLlm` provider from wiremock serving real LiteLLM shapes:
 //! - compact: `/v1/model/info` entries with a few `model_info` fields, ~200 bytes each;
 //! - rich: `/v1/model/info` entries built from one captured from LiteLLM 1.109.1 (~9 KB each: LiteLLM
-//!   sends ~190 `model_info` fields, most of them null, and the descriptor keeps the entry as `raw`).
+//!   sends ~190 `model_info` fields, most of them null), cached by default (no `raw`) and with
+//!   `keep_raw(true)` (the entry without its nulls).
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -120,15 +121,24 @@ fn disk_load(c: &mut Criterion) {
     let rt = runtime();
     let mut group = c.benchmark_group("model_cache");
     group.sample_size(20);
-    for (name, body) in [
-        ("disk_load_2000_models_compact", compact_body()),
-        ("disk_load_2000_models_litellm_full_records", rich_body()),
+    for (name, body, keep_raw) in [
+        ("disk_load_2000_models_compact", compact_body(), false),
+        ("disk_load_2000_models_litellm_records", rich_body(), false),
+        (
+            "disk_load_2000_models_litellm_records_keep_raw",
+            rich_body(),
+            true,
+        ),
     ] {
         let server = rt.block_on(server_with(&body));
         let provider = provider(&server);
         let client = client();
         let dir = tempfile::tempdir().expect("temp dir");
-        let options = || ModelCacheOptions::new().disk_dir(dir.path());
+        let options = || {
+            ModelCacheOptions::new()
+                .disk_dir(dir.path())
+                .keep_raw(keep_raw)
+        };
         let fetched = rt
             .block_on(ModelCache::new(options()).get(&provider, &client))
             .expect("fetch");
