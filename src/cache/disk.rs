@@ -18,9 +18,9 @@
 //! The I/O is plain `std::fs`, run on the caller's task: the library has no runtime to move it to. It happens
 //! only on a memory miss (once per key and process, inside the single-flight operation, so concurrent callers
 //! share one read) and after a successful fetch. Cost, measured in `benches/model_cache.rs` for 2,000 models:
-//! ~3.5 ms for compact entries (0.8 MB file), ~80 ms when every entry keeps LiteLLM's full `/model/info`
-//! record as `raw` (17 MB file; up to ~170 ms on a busy 2-core machine). A caller that cannot block that
-//! long on a cold start can run the first `get` of each key on a blocking thread of its own runtime.
+//! ~2.3 ms for compact entries (0.4 MB file), ~55 ms when every entry keeps LiteLLM's `/model/info` record
+//! as `raw` (`keep_raw`, 3.6 MB file), both on a busy 2-core machine. A caller that cannot block that long on
+//! a cold start can run the first `get` of each key on a blocking thread of its own runtime.
 
 use std::fs;
 use std::io::{self, Read, Write};
