@@ -4,7 +4,8 @@
 //! Lists are fetched with the real `LiteLlm` provider from wiremock serving real LiteLLM shapes:
 //! - compact: `/v1/model/info` entries with a few `model_info` fields, ~200 bytes each;
 //! - rich: `/v1/model/info` entries built from one captured from LiteLLM 1.109.1 (~9 KB each: LiteLLM
-//!   sends ~190 `model_info` fields, most of them null, and the descriptor keeps the entry as `raw`).
+//!   sends ~190 `model_info` fields, most of them null), cached by default (no `raw`) and with
+//!   `keep_raw(true)` (the entry without its nulls).
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -120,15 +121,24 @@ fn disk_load(c: &mut Criterion) {
     let rt = runtime();
     let mut group = c.benchmark_group("model_cache");
     group.sample_size(20);
-    for (name, body) in [
-        ("disk_load_2000_models_compact", compact_body()),
-        ("disk_load_2000_models_litellm_full_records", rich_body()),
+    for (name, body, keep_raw) in [
+        ("disk_load_2000_models_compact", compact_body(), false),
+        ("disk_load_2000_models_litellm_records", rich_body(), false),
+        (
+            "disk_load_2000_models_litellm_records_keep_raw",
+            rich_body(),
+            true,
+        ),
     ] {
         let server = rt.block_on(server_with(&body));
         let provider = provider(&server);
         let client = client();
         let dir = tempfile::tempdir().expect("temp dir");
-        let options = || ModelCacheOptions::new().disk_dir(dir.path());
+        let options = || {
+            ModelCacheOptions::new()
+                .disk_dir(dir.path())
+                .keep_raw(keep_raw)
+        };
         let fetched = rt
             .block_on(ModelCache::new(options()).get(&provider, &client))
             .expect("fetch");
@@ -213,5 +223,78 @@ fn concurrent_cold_gets(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, memory_hit, disk_load, concurrent_cold_gets);
+/// A provider that lists fixed ids without a server.
+#[derive(Debug)]
+struct Fixed(modelroute::BaseUrl, Vec<String>);
+
+#[async_trait::async_trait]
+impl modelroute::Provider for Fixed {
+    fn kind(&self) -> modelroute::ProviderKind {
+        modelroute::ProviderKind::LiteLlm
+    }
+    fn base_url(&self) -> &modelroute::BaseUrl {
+        &self.0
+    }
+    fn credential_fingerprint(&self) -> Option<&modelroute::KeyFingerprint> {
+        None
+    }
+    async fn list_models(
+        &self,
+        _: &reqwest::Client,
+    ) -> Result<Vec<modelroute::ModelDescriptor>, modelroute::DiscoveryError> {
+        Ok(self
+            .1
+            .iter()
+            .map(modelroute::ModelDescriptor::new)
+            .collect())
+    }
+}
+
+/// `validate` of a model that is not listed (so close matches are searched) against 10,000 ids: short ones,
+/// and 1,000-character ones that agree with the configured name until their end (the edit distance's
+/// worst case). The second must stay within a small factor of the first.
+fn validate_not_listed(c: &mut Criterion) {
+    let rt = runtime();
+    let client = client();
+    let mut group = c.benchmark_group("model_cache");
+    group.sample_size(20);
+    let long_prefix = "m".repeat(994);
+    for (name, ids, configured) in [
+        (
+            "validate_not_listed_10000_ids_of_20_chars",
+            (0..10_000)
+                .map(|i| format!("provider/model-{i:05}"))
+                .collect::<Vec<_>>(),
+            "provider/model-x".to_string(),
+        ),
+        (
+            "validate_not_listed_10000_ids_of_1000_chars",
+            (0..10_000)
+                .map(|i| format!("{long_prefix}-{i:05}"))
+                .collect(),
+            format!("{long_prefix}-xxxxx"),
+        ),
+    ] {
+        let provider = Arc::new(Fixed(
+            modelroute::BaseUrl::parse("http://127.0.0.1:9").expect("url"),
+            ids,
+        ));
+        let list = rt
+            .block_on(ModelCache::new(ModelCacheOptions::new()).get(&provider, &client))
+            .expect("list");
+        assert!(list.validate(&configured).is_not_listed());
+        group.bench_function(name, |b| {
+            b.iter(|| black_box(list.validate(black_box(&configured))))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    memory_hit,
+    disk_load,
+    concurrent_cold_gets,
+    validate_not_listed
+);
 criterion_main!(benches);

@@ -293,6 +293,20 @@ pub enum DiskIssue {
         /// The limit in bytes.
         limit: u64,
     },
+    /// The list was not written: its file would be larger than the configured limit, so it could not be read
+    /// back. The key's older file, if any, was removed (it no longer holds the latest list).
+    #[error(
+        "model cache: did not write {}: the list takes {size} bytes, over the limit of {limit} (it could not be read back)",
+        .path.display()
+    )]
+    TooLargeToWrite {
+        /// The file that was not written.
+        path: std::path::PathBuf,
+        /// The size the file would have had, in bytes.
+        size: u64,
+        /// The limit in bytes.
+        limit: u64,
+    },
 }
 
 impl DiskIssue {
@@ -305,7 +319,8 @@ impl DiskIssue {
             | DiskIssue::Corrupt { path, .. }
             | DiskIssue::UnsupportedVersion { path, .. }
             | DiskIssue::KeyMismatch { path, .. }
-            | DiskIssue::TooLarge { path, .. } => path,
+            | DiskIssue::TooLarge { path, .. }
+            | DiskIssue::TooLargeToWrite { path, .. } => path,
         }
     }
     /// A file was found but ignored (corrupt, other version, other key, too large).
@@ -325,6 +340,14 @@ impl DiskIssue {
             DiskIssue::Read { .. } | DiskIssue::Write { .. } | DiskIssue::Remove { .. }
         )
     }
+    /// A file was ignored, or a list not written, because of the size limit
+    /// ([`ModelCacheOptions::max_disk_file_bytes`](crate::ModelCacheOptions::max_disk_file_bytes)).
+    pub fn is_too_large(&self) -> bool {
+        matches!(
+            self,
+            DiskIssue::TooLarge { .. } | DiskIssue::TooLargeToWrite { .. }
+        )
+    }
 }
 
 /// Why the [`ModelCache`](crate::ModelCache) has no list to give, or why an explicit
@@ -333,7 +356,7 @@ impl DiskIssue {
 #[non_exhaustive]
 pub enum CacheError {
     /// [`get`](crate::ModelCache::get): no list in memory or on disk, and the fetch failed.
-    #[error("{key}: no model list available: {source}")]
+    #[error("{key}: no model list available{}: {source}", backoff_note(*.retry_in))]
     Unavailable {
         /// The list's key (no secret in it).
         key: crate::CacheKey,
@@ -342,6 +365,10 @@ pub enum CacheError {
         source: DiscoveryError,
         /// Disk problems met on the way.
         disk_issues: Vec<DiskIssue>,
+        /// Set when this is the last fetch's error, returned without a new fetch because the key is backing
+        /// off: the time until `get` fetches again (see
+        /// [`ModelCacheOptions::retry_backoff`](crate::ModelCacheOptions::retry_backoff)).
+        retry_in: Option<std::time::Duration>,
     },
     /// [`refresh`](crate::ModelCache::refresh): the fetch failed. The cache still serves the last good list,
     /// if it has one (`last_good_kept`).
@@ -401,6 +428,14 @@ impl CacheError {
     pub fn is_unavailable(&self) -> bool {
         matches!(self, CacheError::Unavailable { .. })
     }
+    /// When [`get`](crate::ModelCache::get) returned the last fetch's error without fetching (the key is
+    /// backing off after failures): the time until it fetches again.
+    pub fn retry_in(&self) -> Option<std::time::Duration> {
+        match self {
+            CacheError::Unavailable { retry_in, .. } => *retry_in,
+            _ => None,
+        }
+    }
     /// The server listed no models and the last good list was kept.
     pub fn is_empty_refresh(&self) -> bool {
         matches!(self, CacheError::EmptyRefresh { .. })
@@ -409,6 +444,17 @@ impl CacheError {
     /// See [`DiscoveryError::is_quiet`].
     pub fn is_quiet(&self) -> bool {
         self.discovery_error().is_some_and(DiscoveryError::is_quiet)
+    }
+}
+
+/// `" (last fetch's error; next fetch in 3 s)"` for a [`CacheError::Unavailable`] served while backing off.
+fn backoff_note(retry_in: Option<std::time::Duration>) -> String {
+    match retry_in {
+        Some(d) => format!(
+            " (last fetch's error; next fetch in {:.1} s)",
+            d.as_secs_f64()
+        ),
+        None => String::new(),
     }
 }
 

@@ -161,7 +161,13 @@ async fn zoo_code_638_scenarios_against_two_real_litellm_proxies() {
     );
 
     // --- 3. Restart: a new cache over the same directory serves every list from disk, each its own.
-    let files = std::fs::read_dir(dir.path()).unwrap().count();
+    let files = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "json"))
+        })
+        .count();
     assert_eq!(
         files, 4,
         "3: one file per server and key (A, B, two restricted keys)"

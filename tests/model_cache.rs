@@ -33,6 +33,18 @@ fn disk_options(clock: &Arc<ManualClock>, dir: &std::path::Path) -> ModelCacheOp
     options(clock).disk_dir(dir)
 }
 
+/// How many model lists `dir` holds (its `.json` files; beside them is the directory's fingerprint secret).
+fn lists_on_disk(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir).map_or(0, |entries| {
+        entries
+            .filter(|e| {
+                e.as_ref()
+                    .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "json"))
+            })
+            .count()
+    })
+}
+
 #[tokio::test]
 async fn a_memory_hit_shares_the_list_and_sends_no_request() {
     let server = MockServer::start().await;
@@ -325,11 +337,7 @@ async fn an_empty_list_with_nothing_before_is_an_answer_kept_in_memory_only() {
     let again = cache.get(&provider, &client).await.unwrap();
     assert_eq!(again.source(), ListSource::Memory);
     assert_eq!(requests(&server).await, 1);
-    assert_eq!(
-        std::fs::read_dir(dir.path()).map_or(0, |d| d.count()),
-        0,
-        "no empty list on disk"
-    );
+    assert_eq!(lists_on_disk(dir.path()), 0, "no empty list on disk");
 
     // An empty refresh over an empty list is simply the answer.
     assert!(cache.refresh(&provider, &client).await.unwrap().is_empty());
@@ -438,14 +446,9 @@ async fn disk_files_of_another_key_or_corrupt_ones_are_ignored_and_reported() {
     let a = HttpList::new(&server_a.uri(), None);
     let b = HttpList::new(&server_b.uri(), None);
     let client = client();
-    ModelCache::new(disk_options(&clock, dir.path()))
-        .get(&a, &client)
-        .await
-        .unwrap();
-    let file_of = |p: &HttpList| {
-        dir.path()
-            .join(format!("{}.json", CacheKey::of(p).digest()))
-    };
+    let writer = ModelCache::new(disk_options(&clock, dir.path()));
+    writer.get(&a, &client).await.unwrap();
+    let file_of = |p: &HttpList| writer.disk_file(&CacheKey::of(p)).unwrap();
     std::fs::copy(file_of(&a), file_of(&b)).unwrap();
 
     let cache = ModelCache::new(disk_options(&clock, dir.path()));
@@ -464,12 +467,7 @@ async fn disk_files_of_another_key_or_corrupt_ones_are_ignored_and_reported() {
     // Corrupt file and server down: no list, and both problems are told.
     std::fs::write(file_of(&b), b"{\"format\":\"modelroute-model-list\",\"vers").unwrap();
     let down = HttpList::new(&dead_base(), None);
-    std::fs::copy(
-        file_of(&b),
-        dir.path()
-            .join(format!("{}.json", CacheKey::of(&*down).digest())),
-    )
-    .unwrap();
+    std::fs::copy(file_of(&b), file_of(&down)).unwrap();
     let err = ModelCache::new(disk_options(&clock, dir.path()))
         .get(&down, &client)
         .await
@@ -549,11 +547,11 @@ async fn invalidate_forgets_memory_and_disk() {
     let client = client();
     cache.get(&provider, &client).await.unwrap();
     let key = CacheKey::of(&*provider);
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    assert_eq!(lists_on_disk(dir.path()), 1);
 
     cache.invalidate(&key).unwrap();
     assert!(cache.cached(&key).is_none());
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    assert_eq!(lists_on_disk(dir.path()), 0);
     assert_eq!(
         cache.get(&provider, &client).await.unwrap().source(),
         ListSource::Fetched
@@ -727,9 +725,246 @@ async fn a_fetch_in_flight_during_invalidate_answers_its_caller_but_is_not_store
         cache.cached(&key).is_none(),
         "invalidated: not stored in memory"
     );
+    assert_eq!(lists_on_disk(dir.path()), 0, "nor on disk");
+}
+
+#[tokio::test]
+async fn the_cache_remembers_at_most_max_entries_keys_least_recently_used_first() {
+    let server = MockServer::start().await;
+    serve(&server, &["m"], NO_DELAY).await;
+    let clock = Arc::new(ManualClock::new());
+    let cache = ModelCache::new(options(&clock).max_entries(2));
+    let client = client();
+    let tenant = |key: &str| HttpList::new(&server.uri(), Some(key));
+    let (a, b, c) = (tenant("sk-a"), tenant("sk-b"), tenant("sk-c"));
+
+    cache.get(&a, &client).await.unwrap();
+    cache.get(&b, &client).await.unwrap();
+    // `a` is used again, so `b` is now the least recently used.
     assert_eq!(
-        std::fs::read_dir(dir.path()).map_or(0, |d| d.count()),
-        0,
-        "nor on disk"
+        cache.get(&a, &client).await.unwrap().source(),
+        ListSource::Memory
     );
+    cache.get(&c, &client).await.unwrap();
+    assert_eq!(cache.len(), 2);
+    assert!(cache.cached(&CacheKey::of(&*b)).is_none(), "b forgotten");
+    assert!(cache.cached(&CacheKey::of(&*a)).is_some());
+    assert!(cache.cached(&CacheKey::of(&*c)).is_some());
+    assert_eq!(requests(&server).await, 3);
+    // A forgotten key is fetched again when asked for.
+    assert_eq!(
+        cache.get(&b, &client).await.unwrap().source(),
+        ListSource::Fetched
+    );
+    assert_eq!(requests(&server).await, 4);
+
+    // A thousand tenants leave two keys in memory.
+    for i in 0..1_000 {
+        cache
+            .get(&tenant(&format!("sk-{i}")), &client)
+            .await
+            .unwrap();
+    }
+    assert_eq!(cache.len(), 2);
+
+    // `max_entries(0)` means 1: the key just fetched is kept.
+    let one = ModelCache::new(options(&clock).max_entries(0));
+    one.get(&a, &client).await.unwrap();
+    one.get(&b, &client).await.unwrap();
+    assert_eq!(one.len(), 1);
+    assert_eq!(
+        one.get(&b, &client).await.unwrap().source(),
+        ListSource::Memory
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_in_flight_is_never_forgotten_so_its_callers_still_share_one_fetch() {
+    let server_a = MockServer::start().await;
+    let server_b = MockServer::start().await;
+    serve(&server_a, &["a"], Duration::from_millis(300)).await;
+    serve(&server_b, &["b"], Duration::from_millis(300)).await;
+    let cache = ModelCache::new(ModelCacheOptions::new().max_entries(1));
+    let client = client();
+    let a = HttpList::new(&server_a.uri(), None);
+    let b = HttpList::new(&server_b.uri(), None);
+    let tasks: Vec<_> = (0..20)
+        .map(|i| tokio::spawn(cache.get(if i % 2 == 0 { &a } else { &b }, &client)))
+        .collect();
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    assert_eq!(requests(&server_a).await, 1);
+    assert_eq!(requests(&server_b).await, 1);
+    assert_eq!(cache.len(), 1, "back to the bound once both are done");
+}
+
+#[tokio::test]
+async fn a_failing_key_is_fetched_again_with_backoff_not_on_every_get() {
+    let server = MockServer::start().await;
+    serve_status(&server, 503).await;
+    let clock = Arc::new(ManualClock::new());
+    let cache = ModelCache::new(
+        options(&clock).retry_backoff(Duration::from_secs(1), Duration::from_secs(4)),
+    );
+    let provider = HttpList::new(&server.uri(), None);
+    let client = client();
+
+    let first = cache.get(&provider, &client).await.unwrap_err();
+    assert_eq!(first.discovery_error().and_then(|e| e.status()), Some(503));
+    assert_eq!(first.retry_in(), None, "this one was fetched");
+    // Many gets during the backoff: the last error, at once, without a request.
+    for _ in 0..100 {
+        let again = cache.get(&provider, &client).await.unwrap_err();
+        assert!(again.is_unavailable());
+        assert_eq!(again.discovery_error().and_then(|e| e.status()), Some(503));
+        assert_eq!(again.retry_in(), Some(Duration::from_secs(1)));
+    }
+    assert_eq!(requests(&server).await, 1);
+    assert!(
+        cache
+            .get(&provider, &client)
+            .await
+            .unwrap_err()
+            .to_string()
+            .contains("next fetch in 1.0 s")
+    );
+
+    // After 1 s one fetch; it fails again, so the wait doubles: 2 s, then 4 s (the cap), then 4 s.
+    let mut expected_requests = 1;
+    for wait in [1, 2, 4, 4] {
+        clock.advance(Duration::from_secs(wait) - Duration::from_millis(1));
+        assert!(
+            cache
+                .get(&provider, &client)
+                .await
+                .unwrap_err()
+                .retry_in()
+                .is_some()
+        );
+        assert_eq!(requests(&server).await, expected_requests);
+        clock.advance(Duration::from_millis(1));
+        assert_eq!(
+            cache.get(&provider, &client).await.unwrap_err().retry_in(),
+            None
+        );
+        expected_requests += 1;
+        assert_eq!(requests(&server).await, expected_requests, "after {wait} s");
+    }
+
+    // An explicit refresh always fetches; its success ends the backoff.
+    serve(&server, &["m"], NO_DELAY).await;
+    assert_eq!(
+        ids(&cache.refresh(&provider, &client).await.unwrap()),
+        ["m"]
+    );
+    assert_eq!(requests(&server).await, 1);
+    assert_eq!(
+        cache.get(&provider, &client).await.unwrap().source(),
+        ListSource::Memory
+    );
+
+    // A key with a good list keeps serving it while its refreshes fail.
+    serve_status(&server, 503).await;
+    clock.advance(TTL);
+    assert!(cache.refresh(&provider, &client).await.is_err());
+    let kept = cache.get(&provider, &client).await.unwrap();
+    assert_eq!(ids(&kept), ["m"]);
+    assert!(kept.is_stale());
+    assert_eq!(requests(&server).await, 1);
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fifo_at_a_cache_files_path_never_blocks_get() {
+    use rustix::fs::{CWD, FileType, Mode, mknodat};
+    let server = MockServer::start().await;
+    serve(&server, &["m"], NO_DELAY).await;
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new());
+    let provider = HttpList::new(&server.uri(), Some("sk-a"));
+    let writer = ModelCache::new(disk_options(&clock, dir.path()));
+    writer.get(&provider, &client()).await.unwrap();
+    let file = writer.disk_file(&CacheKey::of(&*provider)).unwrap();
+    let fifo = dir.path().join("planted-fifo");
+    mknodat(CWD, &fifo, FileType::Fifo, Mode::RUSR | Mode::WUSR, 0).unwrap();
+    std::fs::remove_file(&file).unwrap();
+    std::os::unix::fs::symlink(&fifo, &file).unwrap();
+
+    // A restart reads the disk first. Run it on a thread of its own, so a blocked `open` cannot hang the test.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (options, reader) = (disk_options(&clock, dir.path()), provider.clone());
+    let worker = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let _ = tx.send(runtime.block_on(ModelCache::new(options).get(&reader, &client())));
+    });
+    let result = match rx.recv_timeout(Duration::from_secs(20)) {
+        Ok(result) => result,
+        Err(_) => {
+            let _ = std::fs::OpenOptions::new().write(true).open(&fifo); // releases the blocked reader
+            panic!("get blocked on a FIFO");
+        }
+    };
+    worker.join().unwrap();
+    let list = result.unwrap();
+    assert_eq!(list.source(), ListSource::Fetched);
+    assert!(
+        matches!(list.disk_issues(), [issue @ DiskIssue::Corrupt { .. }] if issue.to_string().contains("not a regular file")),
+        "{:?}",
+        list.disk_issues()
+    );
+    // The fetched list replaced the symlink with a regular file.
+    assert!(std::fs::symlink_metadata(&file).unwrap().is_file());
+}
+
+#[tokio::test]
+async fn a_list_too_large_for_the_disk_limit_is_served_from_memory_and_not_written() {
+    let server = MockServer::start().await;
+    let many: Vec<String> = (0..200).map(|i| format!("model-{i}")).collect();
+    serve(
+        &server,
+        &many.iter().map(String::as_str).collect::<Vec<_>>(),
+        NO_DELAY,
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new());
+    let small = || disk_options(&clock, dir.path()).max_disk_file_bytes(1_000);
+    let provider = HttpList::new(&server.uri(), None);
+    let client = client();
+
+    let list = ModelCache::new(small())
+        .get(&provider, &client)
+        .await
+        .unwrap();
+    assert_eq!(list.len(), 200);
+    match list.disk_issues() {
+        [
+            issue @ DiskIssue::TooLargeToWrite {
+                size, limit: 1_000, ..
+            },
+        ] => {
+            assert!(*size > 1_000);
+            assert!(issue.is_too_large());
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        lists_on_disk(dir.path()),
+        0,
+        "never written, so never re-read and re-written"
+    );
+    // A restart finds nothing to ignore: it fetches, and says again why it cannot keep the list on disk.
+    let again = ModelCache::new(small())
+        .get(&provider, &client)
+        .await
+        .unwrap();
+    assert_eq!(again.source(), ListSource::Fetched);
+    assert!(matches!(
+        again.disk_issues(),
+        [DiskIssue::TooLargeToWrite { .. }]
+    ));
 }

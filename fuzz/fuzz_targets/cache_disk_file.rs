@@ -6,6 +6,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, Waker};
 
@@ -15,10 +16,13 @@ use modelroute::{
     ModelDescriptor, Provider, ProviderKind, Secret,
 };
 
+/// Lists one model while `online` (once, to have the cache write the key's file and the directory's
+/// fingerprint secret), then fails at once without touching the network.
 #[derive(Debug)]
 struct Offline {
     base: BaseUrl,
     fingerprint: KeyFingerprint,
+    online: AtomicBool,
 }
 
 impl Provider for Offline {
@@ -40,7 +44,11 @@ impl Provider for Offline {
         'b: 't,
         Self: 't,
     {
-        Box::pin(async {
+        let online = self.online.load(Ordering::Relaxed);
+        Box::pin(async move {
+            if online {
+                return Ok(vec![ModelDescriptor::new("m")]);
+            }
             Err(DiscoveryError::NotConfigured {
                 provider: "litellm",
                 reason: "fuzzing: no network".to_string(),
@@ -65,14 +73,24 @@ fn setup() -> &'static Setup {
         let provider = Arc::new(Offline {
             base: BaseUrl::parse("http://127.0.0.1:4000").expect("url"),
             fingerprint: Secret::new("sk-fuzz").fingerprint(),
+            online: AtomicBool::new(true),
         });
-        let key = CacheKey::of(&*provider);
-        let file = dir.join(format!("{}.json", key.digest()));
-        let key_json = format!(
-            r#"{{"provider":"litellm","base_url":"http://127.0.0.1:4000","key_fingerprint":"{}"}}"#,
-            key.fingerprint().expect("fingerprint")
-        );
-        Setup { dir, provider, client: modelroute::reqwest::Client::new(), file, key_json }
+        let client = modelroute::reqwest::Client::new();
+        // One real write gives the file's name and the key parts as written (the fingerprint in them is
+        // keyed with the directory's secret, which only the cache knows).
+        let cache = ModelCache::new(ModelCacheOptions::new().disk_dir(&dir));
+        poll_once(cache.get(&provider, &client))
+            .expect("completes without waiting")
+            .expect("the first list");
+        provider.online.store(false, Ordering::Relaxed);
+        let file = cache
+            .disk_file(&CacheKey::of(&*provider))
+            .expect("the key's file");
+        let written = std::fs::read_to_string(&file).expect("the key's file");
+        let start = written.find(r#""key":"#).expect("key parts") + r#""key":"#.len();
+        let end = start + written[start..].find('}').expect("end of key parts") + 1;
+        let key_json = written[start..end].to_string();
+        Setup { dir, provider, client, file, key_json }
     })
 }
 
@@ -90,7 +108,7 @@ fuzz_target!(|data: &[u8]| {
     // the fetch time rather than only the JSON syntax.
     let bytes = match data.split_first() {
         Some((0, rest)) => format!(
-            r#"{{"format":"modelroute-model-list","version":1,"key":{},{}"#,
+            r#"{{"format":"modelroute-model-list","version":2,"key":{},{}"#,
             s.key_json,
             String::from_utf8_lossy(rest)
         )

@@ -15,8 +15,9 @@ use crate::secret::{KeyFingerprint, hex};
 /// Every layer of the [`ModelCache`](super::ModelCache) (memory, disk, in-flight fetches) is keyed by the
 /// whole key, so two servers, or two keys on one server, never share an entry (the Zoo Code #638 bug was a
 /// cache keyed by provider name only). Equivalent spellings of one URL give one key, because [`BaseUrl`] is
-/// normalized. The credential is held only as its [`KeyFingerprint`] (a truncated SHA-256): `Debug` and
-/// `Display` show the fingerprint, never the key, and the key cannot be recovered from it.
+/// normalized. The credential is held only as its [`KeyFingerprint`] (a truncated HMAC-SHA-256 under a
+/// per-process secret): `Debug` and `Display` show the fingerprint, never the key, and neither the key nor a
+/// guess of it can be checked against it outside the process.
 ///
 /// ```
 /// use modelroute::{BaseUrl, CacheKey, ProviderKind, Secret};
@@ -65,11 +66,11 @@ impl CacheKey {
         self.fingerprint.as_ref()
     }
 
-    /// A SHA-256 of the whole key, 64 lower-case hex characters: the name of the key's disk file.
-    ///
-    /// Domain-separated and length-prefixed, so no two keys give the same input.
-    pub fn digest(&self) -> String {
-        self.as_ref_key().digest()
+    /// A SHA-256 of the whole key with `fingerprint` standing for its credential (the disk layer passes the
+    /// fingerprint keyed with its directory's secret), 64 lower-case hex characters: the name of the key's
+    /// disk file. Domain-separated and length-prefixed, so no two keys give the same input.
+    pub(crate) fn file_digest(&self, fingerprint: Option<&str>) -> String {
+        self.as_ref_key().file_digest(fingerprint)
     }
 
     pub(crate) fn as_ref_key(&self) -> KeyRef<'_> {
@@ -102,20 +103,20 @@ impl<'a> KeyRef<'a> {
         CacheKey::new(self.kind, self.base_url.clone(), self.fingerprint.cloned())
     }
 
-    fn digest(self) -> String {
+    fn file_digest(self, fingerprint: Option<&str>) -> String {
         fn part(hasher: &mut Sha256, bytes: &[u8]) {
             hasher.update((bytes.len() as u64).to_be_bytes());
             hasher.update(bytes);
         }
         let mut hasher = Sha256::new();
-        hasher.update(b"modelroute/cache-key/v1\0");
+        hasher.update(b"modelroute/cache-key/v2\0");
         part(&mut hasher, self.kind.as_str().as_bytes());
         part(&mut hasher, self.base_url.as_str().as_bytes());
-        match self.fingerprint {
+        match fingerprint {
             None => hasher.update([0u8]),
             Some(fp) => {
                 hasher.update([1u8]);
-                part(&mut hasher, fp.as_str().as_bytes());
+                part(&mut hasher, fp.as_bytes());
             }
         }
         hex(&hasher.finalize())
@@ -209,6 +210,10 @@ mod tests {
     use super::*;
     use crate::secret::Secret;
 
+    fn digest(k: &CacheKey) -> String {
+        k.file_digest(k.fingerprint().map(KeyFingerprint::as_str))
+    }
+
     fn key(kind: ProviderKind, url: &str, secret: Option<&str>) -> CacheKey {
         CacheKey::new(
             kind,
@@ -234,7 +239,7 @@ mod tests {
         ];
         let set: HashSet<_> = keys.iter().cloned().collect();
         assert_eq!(set.len(), keys.len());
-        let digests: HashSet<_> = keys.iter().map(CacheKey::digest).collect();
+        let digests: HashSet<_> = keys.iter().map(digest).collect();
         assert_eq!(digests.len(), keys.len());
     }
 
@@ -243,9 +248,9 @@ mod tests {
         let a = key(ProviderKind::LiteLlm, "HTTP://Host:80/", Some("k"));
         let b = key(ProviderKind::LiteLlm, "http://host", Some("k"));
         assert_eq!(a, b);
-        assert_eq!(a.digest(), b.digest());
-        assert_eq!(a.digest().len(), 64);
-        assert!(a.digest().bytes().all(|c| c.is_ascii_hexdigit()));
+        assert_eq!(digest(&a), digest(&b));
+        assert_eq!(digest(&a).len(), 64);
+        assert!(digest(&a).bytes().all(|c| c.is_ascii_hexdigit()));
     }
 
     #[test]
@@ -263,7 +268,7 @@ mod tests {
     fn no_secret_in_debug_display_or_digest() {
         let secret = "sk-super-secret-value";
         let k = key(ProviderKind::LiteLlm, "http://h", Some(secret));
-        for text in [format!("{k:?}"), k.to_string(), k.digest()] {
+        for text in [format!("{k:?}"), k.to_string(), digest(&k)] {
             assert!(!text.contains(secret), "{text}");
             assert!(!text.contains("super-secret"), "{text}");
         }

@@ -6,15 +6,27 @@
 //!
 //! # Layers
 //! - **Memory**: the list as an `Arc<[ModelDescriptor]>`; a hit clones the `Arc` and allocates nothing.
-//! - **Disk** (optional, [`ModelCacheOptions::disk_dir`]): one file per key, named by the key's SHA-256,
+//! - **Disk** (optional, [`ModelCacheOptions::disk_dir`]): one file per key, named by a SHA-256 of the key
+//!   (its credential fingerprint keyed with the directory's random secret, see [`ModelCache::disk_file`]),
 //!   holding the key's non-secret parts, the fetch time and the list. Read on a memory miss, so a list
 //!   survives a restart; a file that is corrupt, truncated, of another format version or of another key is
 //!   ignored and reported as a [`DiskIssue`] in the result. Writes are atomic (temporary file, flush, rename).
 //!   A missing or read-only directory is reported the same way and the cache keeps working from memory.
 //!   The I/O is blocking `std::fs` on the caller's task (the library has no runtime to hand it to): it runs
 //!   once per key and process on a memory miss, inside the shared operation, and after each successful fetch.
-//!   Loading 2,000 models takes ~3.5 ms with compact entries and ~80 ms with LiteLLM's full `/model/info`
-//!   records kept as `raw` (a 17 MB file; see `benches/model_cache.rs`).
+//!   Loading 2,000 models takes ~2-4 ms (LiteLLM records included), and ~55 ms with their `raw` entries kept
+//!   ([`ModelCacheOptions::keep_raw`], a 3.6 MB file; see `benches/model_cache.rs`).
+//!
+//! # Bounds
+//! - At most [`ModelCacheOptions::max_entries`] keys in memory (default 1,024), least recently used forgotten
+//!   first; a key in flight never is.
+//! - A list holds each model's typed fields (~200 bytes plus the id), and its `raw` entry only with
+//!   [`ModelCacheOptions::keep_raw`] (then without `null` members): 3% of a LiteLLM `/model/info` body, 0.95x
+//!   with `raw`.
+//! - A key with no list whose fetch failed is not fetched again by `get` before its backoff has passed
+//!   ([`ModelCacheOptions::retry_backoff`]).
+//! - Disk files over [`ModelCacheOptions::max_disk_file_bytes`] are neither read nor written; only regular
+//!   files are read; temporary files of writers that are gone are removed.
 //! - **In flight**: concurrent callers for one key share one operation (disk read, then fetch if needed), a
 //!   [`futures_util::future::Shared`] future: no runtime, no spawned task. Whichever caller polls drives it;
 //!   a caller that is dropped (a timeout, a closed view) does not cancel it for the others. When every caller
@@ -94,12 +106,19 @@ use self::key::{KeyRef, KeyView};
 pub use self::validate::{Availability, Validation, validate};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{CacheError, DiscoveryError, DiskIssue};
-use crate::provider::{ModelDescriptor, Provider};
+use crate::provider::{ModelDescriptor, Provider, drop_null_members};
 
 /// The default time a list stays fresh: 5 minutes (what Roo Code and Cline use).
 pub const DEFAULT_TTL: Duration = Duration::from_secs(300);
 /// The default size limit of one disk file: 64 MiB.
 pub const DEFAULT_MAX_DISK_FILE_BYTES: u64 = 64 << 20;
+/// The default number of keys the cache remembers: 1,024 (see [`ModelCacheOptions::max_entries`]).
+pub const DEFAULT_MAX_ENTRIES: usize = 1024;
+/// The default wait before `get` fetches again the list of a key whose last fetch failed: 1 s, doubled after
+/// each further failure (see [`ModelCacheOptions::retry_backoff`]).
+pub const DEFAULT_RETRY_BACKOFF: Duration = Duration::from_secs(1);
+/// The default longest such wait: 1 minute.
+pub const DEFAULT_MAX_RETRY_BACKOFF: Duration = Duration::from_secs(60);
 
 /// How a [`ModelCache`] behaves. Start from [`ModelCacheOptions::new`] (or `Default`).
 #[derive(Debug, Clone)]
@@ -107,6 +126,10 @@ pub struct ModelCacheOptions {
     ttl: Duration,
     disk_dir: Option<PathBuf>,
     max_disk_file_bytes: u64,
+    max_entries: usize,
+    retry_backoff: Duration,
+    max_retry_backoff: Duration,
+    keep_raw: bool,
     clock: Arc<dyn Clock>,
 }
 
@@ -116,6 +139,10 @@ impl Default for ModelCacheOptions {
             ttl: DEFAULT_TTL,
             disk_dir: None,
             max_disk_file_bytes: DEFAULT_MAX_DISK_FILE_BYTES,
+            max_entries: DEFAULT_MAX_ENTRIES,
+            retry_backoff: DEFAULT_RETRY_BACKOFF,
+            max_retry_backoff: DEFAULT_MAX_RETRY_BACKOFF,
+            keep_raw: false,
             clock: Arc::new(SystemClock),
         }
     }
@@ -136,9 +163,59 @@ impl ModelCacheOptions {
         self.disk_dir = Some(dir.into());
         self
     }
-    /// Ignore (and report) disk files larger than this.
+    /// The size limit of one disk file (default [`DEFAULT_MAX_DISK_FILE_BYTES`]). A larger file is ignored
+    /// and reported ([`DiskIssue::TooLarge`]); a list whose file would be larger is not written, since it
+    /// could not be read back, and that is reported too ([`DiskIssue::TooLargeToWrite`]).
     pub fn max_disk_file_bytes(mut self, bytes: u64) -> Self {
         self.max_disk_file_bytes = bytes;
+        self
+    }
+    /// How many keys (server + credential) the cache remembers in memory, at least 1 (default
+    /// [`DEFAULT_MAX_ENTRIES`]). Past it, the least recently used key is forgotten in memory (its disk file
+    /// stays): a caller serving many tenants cannot grow the cache without limit. A key whose disk read or
+    /// fetch is in flight is never forgotten, so the cache can briefly hold more keys than this while that
+    /// many operations run at once.
+    ///
+    /// ```
+    /// use modelroute::ModelCacheOptions;
+    /// let options = ModelCacheOptions::new().max_entries(10_000);
+    /// ```
+    pub fn max_entries(mut self, entries: usize) -> Self {
+        self.max_entries = entries.max(1);
+        self
+    }
+    /// How long [`ModelCache::get`] waits before fetching again the list of a key it has no list for and
+    /// whose last fetch failed: `first` after one failure, doubled after each further one, at most `max`
+    /// (defaults [`DEFAULT_RETRY_BACKOFF`] and [`DEFAULT_MAX_RETRY_BACKOFF`]). Meanwhile `get` returns the
+    /// last error at once ([`CacheError::retry_in`] says for how long), so a server that is down is not asked
+    /// on every call. [`ModelCache::refresh`] always fetches; a success ends the backoff.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use modelroute::ModelCacheOptions;
+    /// let options = ModelCacheOptions::new().retry_backoff(Duration::from_millis(500), Duration::from_secs(30));
+    /// ```
+    pub fn retry_backoff(mut self, first: Duration, max: Duration) -> Self {
+        self.retry_backoff = first;
+        self.max_retry_backoff = max.max(first);
+        self
+    }
+    /// Keep each model's [`raw`](ModelDescriptor::raw) entry (default: no, `raw` is `null`).
+    ///
+    /// The typed fields of a [`ModelDescriptor`] are what the cache needs; the server's entry as received
+    /// is often most of the body (LiteLLM's `/model/info` sends ~190 `model_info` fields per model, ~165 of
+    /// them `null`) and, as a JSON tree in memory, takes several times its size. Without `raw`, the cache
+    /// holds about `size_of::<ModelDescriptor>()` (~200 bytes) plus the id per model: 3% of a LiteLLM
+    /// `/model/info` body. With `raw` kept, its `null` object members are dropped (they say nothing:
+    /// `raw["x"]` is `null` either way), and the list takes at most about 2.5 times the body (measured
+    /// for LiteLLM's records in `tests/cache_alloc.rs`). See the README's "Model cache" section.
+    ///
+    /// ```
+    /// use modelroute::ModelCacheOptions;
+    /// let options = ModelCacheOptions::new().keep_raw(true);
+    /// ```
+    pub fn keep_raw(mut self, keep: bool) -> Self {
+        self.keep_raw = keep;
         self
     }
     /// The clock TTLs are measured with (tests pass a [`ManualClock`](crate::ManualClock)).
@@ -269,12 +346,18 @@ pub struct ModelCache {
 
 struct Inner {
     ttl: Duration,
+    keep_raw: bool,
+    max_entries: usize,
+    retry_backoff: Duration,
+    max_retry_backoff: Duration,
     clock: Arc<dyn Clock>,
     disk: Option<DiskStore>,
     /// Serializes disk writes with invalidation, so an invalidated entry is never written back.
     disk_lock: Mutex<()>,
     slots: Mutex<HashMap<CacheKey, Slot>>,
     next_op: AtomicU64,
+    /// Ticks of a logical clock: a slot's `last_used` is the tick of its last use (least recently used first).
+    next_use: AtomicU64,
 }
 
 /// Everything the cache knows about one key.
@@ -283,6 +366,11 @@ struct Slot {
     good: Option<Good>,
     problem: Option<RefreshProblem>,
     op: Option<OpHandle>,
+    last_used: u64,
+    /// Fetches failed in a row.
+    failures: u32,
+    /// While the last fetch failed: `get` does not fetch again before this time.
+    retry_at: Option<Instant>,
 }
 
 /// The last good list of a key.
@@ -347,16 +435,25 @@ impl ModelCache {
             ttl,
             disk_dir,
             max_disk_file_bytes,
+            max_entries,
+            retry_backoff,
+            max_retry_backoff,
+            keep_raw,
             clock,
         } = options;
         ModelCache {
             inner: Arc::new(Inner {
                 ttl,
+                keep_raw,
+                max_entries,
+                retry_backoff,
+                max_retry_backoff,
                 clock,
                 disk: disk_dir.map(|dir| DiskStore::new(dir, max_disk_file_bytes)),
                 disk_lock: Mutex::new(()),
                 slots: Mutex::new(HashMap::new()),
                 next_op: AtomicU64::new(0),
+                next_use: AtomicU64::new(0),
             }),
         }
     }
@@ -365,7 +462,9 @@ impl ModelCache {
     ///
     /// A stale list is returned at once, marked [`ModelList::is_stale`]; run [`refresh`](Self::refresh) to
     /// update it. Concurrent calls for one key share one disk read and one fetch. Fails only when no list is
-    /// known and the fetch fails; disk problems are reported in the result, not as failures.
+    /// known and the fetch fails; disk problems are reported in the result, not as failures. After a failed
+    /// fetch, the next calls return that error without fetching until the key's backoff has passed (see
+    /// [`ModelCacheOptions::retry_backoff`]).
     ///
     /// The future owns what it needs (`'static`): it can be spawned, and dropping it does not cancel the
     /// fetch for other callers.
@@ -384,12 +483,18 @@ impl ModelCache {
             let op = {
                 let mut slots = inner.slots.lock();
                 let view = KeyRef::of(&*provider);
-                if let Some(slot) = slots.get(&view as &dyn KeyView)
-                    && let Some(list) = inner.memory_hit(slot)
-                {
-                    return Ok(list);
+                if let Some(slot) = slots.get_mut(&view as &dyn KeyView) {
+                    slot.last_used = inner.tick();
+                    if let Some(list) = inner.memory_hit(slot) {
+                        return Ok(list);
+                    }
+                    if live_op(slot).is_none()
+                        && let Some(error) = inner.backing_off(slot)
+                    {
+                        return Err(error);
+                    }
                 }
-                let slot = slot_for(&mut slots, view);
+                let slot = inner.slot_for(&mut slots, view);
                 match live_op(slot) {
                     Some(op) => op,
                     None => inner.start_op(slot, OpKind::Load, &provider, &client),
@@ -410,6 +515,7 @@ impl ModelCache {
                     key: CacheKey::of(&*provider),
                     source: error,
                     disk_issues,
+                    retry_in: None,
                 }),
             }
         }
@@ -440,7 +546,7 @@ impl ModelCache {
             loop {
                 let op = {
                     let mut slots = inner.slots.lock();
-                    let slot = slot_for(&mut slots, KeyRef::of(&*provider));
+                    let slot = inner.slot_for(&mut slots, KeyRef::of(&*provider));
                     match live_op(slot) {
                         Some(op) => op,
                         None => {
@@ -486,12 +592,24 @@ impl ModelCache {
         }
     }
 
-    /// The list in memory for `key`, without I/O; `None` if memory has none.
+    /// The list in memory for `key`, without I/O; `None` if memory has none. Counts as a use of the key
+    /// (see [`ModelCacheOptions::max_entries`]).
     pub fn cached(&self, key: &CacheKey) -> Option<ModelList> {
-        let slots = self.inner.slots.lock();
-        slots
-            .get(key as &dyn KeyView)
-            .and_then(|slot| self.inner.memory_hit(slot))
+        let mut slots = self.inner.slots.lock();
+        let slot = slots.get_mut(key as &dyn KeyView)?;
+        slot.last_used = self.inner.tick();
+        self.inner.memory_hit(slot)
+    }
+
+    /// How many keys the cache remembers in memory (at most [`ModelCacheOptions::max_entries`], except
+    /// while more operations than that are in flight).
+    pub fn len(&self) -> usize {
+        self.inner.slots.lock().len()
+    }
+
+    /// The cache remembers no key.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// Forgets the list of `key` in memory and on disk. A fetch in flight still answers its callers but
@@ -512,6 +630,37 @@ impl ModelCache {
         self.inner.disk.as_ref().map(DiskStore::dir)
     }
 
+    /// The file that holds (or would hold) the list of `key`; `None` without a disk directory, or while the
+    /// directory has no fingerprint secret yet (nothing was written to it). The name is a digest of the key
+    /// with its fingerprint keyed by that secret: the same for every process using the directory, and of no
+    /// use for guessing the key.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use modelroute::{BaseUrl, CacheKey, DiscoveryError, KeyFingerprint, ModelCache, ModelCacheOptions, ModelDescriptor, Provider, ProviderKind, Secret};
+    /// # #[derive(Debug)] struct Fixed(BaseUrl, KeyFingerprint);
+    /// # #[async_trait::async_trait] impl Provider for Fixed {
+    /// #   fn kind(&self) -> ProviderKind { ProviderKind::LiteLlm }
+    /// #   fn base_url(&self) -> &BaseUrl { &self.0 }
+    /// #   fn credential_fingerprint(&self) -> Option<&KeyFingerprint> { Some(&self.1) }
+    /// #   async fn list_models(&self, _: &reqwest::Client) -> Result<Vec<ModelDescriptor>, DiscoveryError> {
+    /// #     Ok(vec![ModelDescriptor::new("gpt-4o")]) } }
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let cache = ModelCache::new(ModelCacheOptions::new().disk_dir(dir.path()));
+    /// let provider = Arc::new(Fixed(BaseUrl::parse("http://127.0.0.1:4000").unwrap(), Secret::new("sk-1234").fingerprint()));
+    /// let key = CacheKey::of(&*provider);
+    /// assert_eq!(cache.disk_file(&key), None); // nothing written yet
+    /// cache.get(&provider, &reqwest::Client::new()).await.unwrap();
+    /// let file = cache.disk_file(&key).unwrap();
+    /// let text = std::fs::read_to_string(&file).unwrap();
+    /// assert!(!text.contains("sk-1234") && !text.contains(key.fingerprint().unwrap().as_str()));
+    /// # });
+    /// ```
+    pub fn disk_file(&self, key: &CacheKey) -> Option<PathBuf> {
+        self.inner.disk.as_ref()?.file_of(key)
+    }
+
     /// The TTL.
     pub fn ttl(&self) -> Duration {
         self.inner.ttl
@@ -528,23 +677,104 @@ impl fmt::Debug for ModelCache {
     }
 }
 
-/// The slot of `view`, created empty if the key is new. (Not on the memory-hit path: builds an owned key.)
-fn slot_for<'m>(slots: &'m mut HashMap<CacheKey, Slot>, view: KeyRef<'_>) -> &'m mut Slot {
-    slots
-        .entry(view.to_owned_key())
-        .or_insert_with_key(|key| Slot {
-            key: Arc::new(key.clone()),
-            good: None,
-            problem: None,
-            op: None,
-        })
-}
-
 fn live_op(slot: &Slot) -> Option<Shared<OpFuture>> {
     slot.op.as_ref().and_then(|h| h.op.upgrade())
 }
 
 impl Inner {
+    fn tick(&self) -> u64 {
+        self.next_use.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// The slot of `view`, created empty if the key is new, after forgetting the least recently used keys
+    /// not in flight if the cache is full. (Not on the memory-hit path: builds an owned key.)
+    fn slot_for<'m>(
+        &self,
+        slots: &'m mut HashMap<CacheKey, Slot>,
+        view: KeyRef<'_>,
+    ) -> &'m mut Slot {
+        if !slots.contains_key(&view as &dyn KeyView) {
+            self.forget_least_recently_used(slots, self.max_entries - 1, None);
+        }
+        let last_used = self.tick();
+        let slot = slots
+            .entry(view.to_owned_key())
+            .or_insert_with_key(|key| Slot {
+                key: Arc::new(key.clone()),
+                good: None,
+                problem: None,
+                op: None,
+                last_used,
+                failures: 0,
+                retry_at: None,
+            });
+        slot.last_used = last_used;
+        slot
+    }
+
+    /// Forgets least recently used keys, never one in flight nor `keep`, until at most `bound` are left
+    /// (or only such keys are).
+    fn forget_least_recently_used(
+        &self,
+        slots: &mut HashMap<CacheKey, Slot>,
+        bound: usize,
+        keep: Option<&CacheKey>,
+    ) {
+        while slots.len() > bound {
+            let victim = slots
+                .iter()
+                .filter(|(key, slot)| live_op(slot).is_none() && Some(*key) != keep)
+                .min_by_key(|(_, slot)| slot.last_used)
+                .map(|(key, _)| key.clone());
+            match victim {
+                Some(key) => slots.remove(&key),
+                None => return, // the rest are in flight: the bound is restored as they finish
+            };
+        }
+    }
+
+    /// The last error of a key with no list whose backoff is not over, as `get` returns it.
+    fn backing_off(&self, slot: &Slot) -> Option<CacheError> {
+        let retry_in = slot
+            .retry_at?
+            .checked_duration_since(self.clock.now())
+            .filter(|d| !d.is_zero())?;
+        match &slot.problem {
+            Some(RefreshProblem::Failed(error)) if slot.good.is_none() => {
+                Some(CacheError::Unavailable {
+                    key: (*slot.key).clone(),
+                    source: error.clone(),
+                    disk_issues: Vec::new(),
+                    retry_in: Some(retry_in),
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// `models` as the cache keeps them: without `raw`, or with `raw`'s null object members dropped
+    /// ([`ModelCacheOptions::keep_raw`]).
+    fn trimmed(&self, mut models: Vec<ModelDescriptor>) -> Vec<ModelDescriptor> {
+        for model in &mut models {
+            if self.keep_raw {
+                drop_null_members(&mut model.raw);
+            } else {
+                model.raw = serde_json::Value::Null;
+            }
+        }
+        models
+    }
+
+    /// The wait after `failures` failed fetches in a row.
+    fn backoff(&self, failures: u32) -> Duration {
+        let factor = 1u32
+            .checked_shl(failures.saturating_sub(1))
+            .unwrap_or(u32::MAX);
+        self.retry_backoff
+            .saturating_mul(factor)
+            .min(self.max_retry_backoff)
+    }
+
     fn memory_hit(&self, slot: &Slot) -> Option<ModelList> {
         let good = slot.good.as_ref()?;
         Some(self.list(
@@ -613,8 +843,12 @@ impl Inner {
     }
 
     fn finish_op(&self, key: &CacheKey, id: u64) {
-        if let Some(slot) = Self::current(&mut self.slots.lock(), key, id) {
+        let mut slots = self.slots.lock();
+        if let Some(slot) = Self::current(&mut slots, key, id) {
             slot.op = None;
+            // Keys added while every other was in flight may have passed the bound: restore it now, keeping
+            // the list just obtained.
+            self.forget_least_recently_used(&mut slots, self.max_entries, Some(key));
         }
     }
 
@@ -634,7 +868,7 @@ impl Inner {
             }
         };
         let good = Good {
-            models: entry.models.into(),
+            models: self.trimmed(entry.models).into(),
             fetched_at: entry.fetched_at,
             loaded_at: self.clock.now(),
             age_at_load: self
@@ -667,6 +901,8 @@ impl Inner {
             Err(error) => {
                 let kept = slot.as_deref_mut().and_then(|slot| {
                     slot.problem = Some(RefreshProblem::Failed(error.clone()));
+                    slot.failures = slot.failures.saturating_add(1);
+                    slot.retry_at = Some(self.clock.now() + self.backoff(slot.failures));
                     slot.good.clone()
                 });
                 drop(slots);
@@ -682,6 +918,11 @@ impl Inner {
             }
             Ok(models) => models,
         };
+        // The server answered: any backoff ends.
+        if let Some(slot) = slot.as_deref_mut() {
+            slot.failures = 0;
+            slot.retry_at = None;
+        }
         if models.is_empty() {
             let kept = slot.as_deref_mut().and_then(|slot| {
                 let good = slot.good.clone().filter(|g| !g.models.is_empty())?;
@@ -701,7 +942,7 @@ impl Inner {
             }
         }
         let good = Good {
-            models: models.into(),
+            models: self.trimmed(models).into(),
             fetched_at: self.clock.system_now(),
             loaded_at: self.clock.now(),
             age_at_load: Some(Duration::ZERO),

@@ -39,7 +39,9 @@ pub enum Availability {
     NotListed {
         /// Up to [`MAX_CLOSE_MATCHES`] listed ids that look like the configured one, closest first:
         /// same id in another case, same name under another provider prefix, one containing the other,
-        /// then small edit distances. Suggestions only: nothing is substituted.
+        /// then small edit distances (at most 8). Suggestions only: nothing is substituted. Names over 1 KiB are
+        /// not compared, and one check computes a bounded number of edit-distance steps (a few
+        /// milliseconds), however many and however long the listed ids are.
         close_matches: Vec<String>,
     },
     /// There is no list to check against.
@@ -178,21 +180,50 @@ fn availability(configured: &str, list: &ModelList) -> Availability {
 }
 
 fn close_matches<'a>(configured: &str, ids: impl Iterator<Item = &'a str>) -> Vec<String> {
+    close_matches_counted(configured, ids, &mut 0)
+}
+
+/// [`close_matches`], adding the edit-distance cells it computed to `cells`.
+///
+/// The work is bounded whatever the list holds: names longer than [`MAX_CLOSE_MATCH_BYTES`] are not compared
+/// (neither a configured one nor a listed one), the edit distance is computed in a band of width
+/// `2 * max + 1` with `max` at most [`MAX_EDIT_DISTANCE`], and one call computes at most
+/// [`EDIT_DISTANCE_BUDGET`] cells; past it, the remaining ids are compared by case, base name and
+/// containment only. So a call costs one pass over the ids (lower-casing and substring checks of names of at
+/// most 1 KiB) plus a constant.
+fn close_matches_counted<'a>(
+    configured: &str,
+    ids: impl Iterator<Item = &'a str>,
+    cells: &mut usize,
+) -> Vec<String> {
+    if configured.len() > MAX_CLOSE_MATCH_BYTES {
+        return Vec::new();
+    }
     let wanted = configured.to_lowercase();
+    let wanted_chars: Vec<char> = wanted.chars().collect();
     let wanted_base = base_name(&wanted);
-    let max_distance = (wanted.chars().count() / 4).max(2);
+    let max_distance = (wanted_chars.len() / 4).clamp(2, MAX_EDIT_DISTANCE);
+    let mut budget = EDIT_DISTANCE_BUDGET;
+    let mut lower = String::new(); // one buffer for every id
     let mut scored: Vec<(usize, &str)> = ids
-        .filter(|id| !id.contains('*') && !id.is_empty())
+        .filter(|id| !id.is_empty() && id.len() <= MAX_CLOSE_MATCH_BYTES && !id.contains('*'))
         .filter_map(|id| {
-            let lower = id.to_lowercase();
+            lower_case_into(id, &mut lower);
             let score = if lower == wanted {
                 0
             } else if base_name(&lower) == wanted_base {
                 1
-            } else if !wanted.is_empty() && (lower.contains(&wanted) || wanted.contains(&lower)) {
+            } else if !wanted.is_empty()
+                && ((lower.len() >= wanted.len() && lower.contains(&wanted))
+                    || (lower.len() <= wanted.len() && wanted.contains(lower.as_str())))
+            {
                 2
             } else {
-                3 + bounded_edit_distance(&wanted, &lower, max_distance)?
+                let before = budget;
+                let distance =
+                    bounded_edit_distance(&wanted_chars, &lower, max_distance, &mut budget);
+                *cells += before - budget;
+                3 + distance?
             };
             Some((score, id))
         })
@@ -206,34 +237,69 @@ fn close_matches<'a>(configured: &str, ids: impl Iterator<Item = &'a str>) -> Ve
         .collect()
 }
 
+/// Names (configured or listed) longer than this, in bytes, are never suggested nor compared: no model
+/// name is that long, and comparing them would cost time on every check.
+const MAX_CLOSE_MATCH_BYTES: usize = 1024;
+/// The largest edit distance a suggestion may have (a quarter of the configured name's length, at least 2).
+const MAX_EDIT_DISTANCE: usize = 8;
+/// Edit-distance cells one call may compute (a few milliseconds at most).
+const EDIT_DISTANCE_BUDGET: usize = 1 << 18;
+
+/// `id` lower-cased into `out` (replacing its content).
+fn lower_case_into(id: &str, out: &mut String) {
+    out.clear();
+    if id.is_ascii() {
+        out.push_str(id);
+        out.make_ascii_lowercase();
+    } else {
+        out.extend(id.chars().flat_map(char::to_lowercase));
+    }
+}
+
 /// The part after the last `/` (`openai/gpt-4o` -> `gpt-4o`).
 fn base_name(id: &str) -> &str {
     id.rsplit('/').next().unwrap_or(id)
 }
 
-/// Levenshtein distance over chars, or `None` when it exceeds `max`.
-fn bounded_edit_distance(a: &str, b: &str, max: usize) -> Option<usize> {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    if a.len().abs_diff(b.len()) > max {
+/// Levenshtein distance over chars, or `None` when it exceeds `max` or when computing it would take more
+/// than the cells left in `budget` (which it spends). Only the band `|i - j| <= max` of the table is
+/// computed: a path outside it costs more than `max` anyway.
+fn bounded_edit_distance(a: &[char], b: &str, max: usize, budget: &mut usize) -> Option<usize> {
+    if *budget == 0 || a.len().abs_diff(b.chars().count()) > max {
         return None;
     }
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    let mut cur = vec![0; b.len() + 1];
-    for (i, ca) in a.iter().enumerate() {
-        cur[0] = i + 1;
-        let mut row_min = cur[0];
-        for (j, cb) in b.iter().enumerate() {
-            let substitution = prev[j] + usize::from(ca != cb);
-            cur[j + 1] = substitution.min(prev[j + 1] + 1).min(cur[j] + 1);
-            row_min = row_min.min(cur[j + 1]);
+    let b: Vec<char> = b.chars().collect();
+    let (n, m) = (a.len(), b.len());
+    let over = max + 1; // any value above `max`: "too far"
+    let mut prev: Vec<usize> = (0..=m).map(|j| j.min(over)).collect();
+    let mut cur = vec![over; m + 1];
+    for i in 1..=n {
+        let lo = i.saturating_sub(max).max(1);
+        let hi = (i + max).min(m);
+        let row = (hi + 1).saturating_sub(lo);
+        let Some(left) = budget.checked_sub(row) else {
+            *budget = 0; // spent: the next ids are not compared at all
+            return None;
+        };
+        *budget = left;
+        cur[0] = i.min(over);
+        cur[lo - 1] = if lo == 1 { cur[0] } else { over };
+        if hi < m {
+            cur[hi + 1] = over;
+        }
+        let mut row_min = cur[lo - 1];
+        for j in lo..=hi {
+            let substitution = prev[j - 1] + usize::from(a[i - 1] != b[j - 1]);
+            let cell = substitution.min(prev[j] + 1).min(cur[j - 1] + 1).min(over);
+            cur[j] = cell;
+            row_min = row_min.min(cell);
         }
         if row_min > max {
             return None;
         }
         std::mem::swap(&mut prev, &mut cur);
     }
-    let d = prev[b.len()];
+    let d = prev[m];
     (d <= max).then_some(d)
 }
 
@@ -241,13 +307,86 @@ fn bounded_edit_distance(a: &str, b: &str, max: usize) -> Option<usize> {
 mod tests {
     use super::*;
 
+    fn distance(a: &str, b: &str, max: usize) -> Option<usize> {
+        let a: Vec<char> = a.chars().collect();
+        let mut unlimited = usize::MAX;
+        bounded_edit_distance(&a, b, max, &mut unlimited)
+    }
+
+    /// Plain Levenshtein distance, the whole table: the reference the banded one is checked against.
+    fn reference_distance(a: &str, b: &str) -> usize {
+        let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+        let mut prev: Vec<usize> = (0..=b.len()).collect();
+        for (i, ca) in a.iter().enumerate() {
+            let mut cur = vec![i + 1; b.len() + 1];
+            for (j, cb) in b.iter().enumerate() {
+                cur[j + 1] = (prev[j] + usize::from(ca != cb))
+                    .min(prev[j + 1] + 1)
+                    .min(cur[j] + 1);
+            }
+            prev = cur;
+        }
+        prev[b.len()]
+    }
+
+    #[test]
+    fn the_banded_edit_distance_agrees_with_the_full_table() {
+        let words = [
+            "",
+            "a",
+            "ab",
+            "ba",
+            "abc",
+            "kitten",
+            "sitting",
+            "gpt-4o",
+            "gpt-40",
+            "gpt-4o-mini",
+            "llama3",
+            "llama3.1",
+            "claude-3-5-sonnet",
+            "claude-3.5-sonnet",
+            "ééa",
+            "aéé",
+        ];
+        for a in words {
+            for b in words {
+                let full = reference_distance(a, b);
+                for max in 0..6 {
+                    assert_eq!(
+                        distance(a, b, max),
+                        (full <= max).then_some(full),
+                        "{a:?} {b:?} max {max}"
+                    );
+                }
+            }
+        }
+    }
+
     #[test]
     fn edit_distance() {
-        assert_eq!(bounded_edit_distance("kitten", "sitting", 5), Some(3));
-        assert_eq!(bounded_edit_distance("kitten", "sitting", 2), None);
-        assert_eq!(bounded_edit_distance("", "abc", 3), Some(3));
-        assert_eq!(bounded_edit_distance("gpt-4o", "gpt-4o", 0), Some(0));
-        assert_eq!(bounded_edit_distance("llama3", "llama3.1", 2), Some(2));
+        assert_eq!(distance("kitten", "sitting", 5), Some(3));
+        assert_eq!(distance("kitten", "sitting", 2), None);
+        assert_eq!(distance("", "abc", 3), Some(3));
+        assert_eq!(distance("gpt-4o", "gpt-4o", 0), Some(0));
+        assert_eq!(distance("llama3", "llama3.1", 2), Some(2));
+    }
+
+    #[test]
+    fn the_edit_distance_work_of_one_call_is_bounded_whatever_the_ids() {
+        // Long ids that agree with the configured one until their last characters: the worst case for an
+        // edit distance that stops early only when every cell of a row is over the bound.
+        let configured = format!("{}-a", "m".repeat(998));
+        let ids: Vec<String> = (0..200)
+            .map(|i| format!("{}-{i:03}", "m".repeat(996)))
+            .collect();
+        let mut cells = 0;
+        let got = close_matches_counted(&configured, ids.iter().map(String::as_str), &mut cells);
+        assert!(
+            cells <= EDIT_DISTANCE_BUDGET,
+            "{cells} edit-distance cells for one call"
+        );
+        assert!(got.len() <= MAX_CLOSE_MATCHES);
     }
 
     #[test]

@@ -3,15 +3,14 @@
 //! of an unexpected type is treated as "not said" rather than failing the whole list).
 
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::error::ParseError;
 use crate::redact;
 
-/// Parses `bytes` as `T`, reporting the path of the first bad field and what was expected there, never
-/// the value found (it may be a credential the server echoed).
-pub(crate) fn from_slice<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ParseError> {
+/// Parses `bytes` as `T` (which may borrow from them), reporting the path of the first bad field and what was
+/// expected there, never the value found (it may be a credential the server echoed).
+pub(crate) fn from_slice<'de, T: Deserialize<'de>>(bytes: &'de [u8]) -> Result<T, ParseError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value: T = serde_path_to_error::deserialize(&mut de).map_err(to_parse_error)?;
     de.end()
@@ -93,6 +92,27 @@ pub(crate) fn str_of(v: Option<&Value>) -> Option<&str> {
     v?.as_str()
 }
 
+/// Removes the `null` members of every object in `value` (array elements stay, so positions keep their
+/// meaning), rebuilding each object at its new size: a `null` member says nothing (`value["x"]` is `null`
+/// either way), and LiteLLM's `model_info` has ~165 of them in ~190 fields. The depth is bounded by the JSON
+/// parser's (128).
+pub(crate) fn drop_null_members(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            if map.values().any(Value::is_null) {
+                let kept: Vec<(String, Value)> = std::mem::take(map)
+                    .into_iter()
+                    .filter(|(_, v)| !v.is_null())
+                    .collect();
+                *map = kept.into_iter().collect();
+            }
+            map.values_mut().for_each(drop_null_members);
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_null_members),
+        _ => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,6 +155,15 @@ mod tests {
                 .is_empty()
         );
         assert!(from_slice::<Body>(br#"{}"#).is_err());
+    }
+
+    #[test]
+    fn null_members_are_dropped_at_any_depth_and_array_positions_kept() {
+        let mut v = json!({"a": null, "b": {"c": null, "d": 1, "e": [null, {"f": null, "g": "x"}]}, "h": []});
+        drop_null_members(&mut v);
+        assert_eq!(v, json!({"b": {"d": 1, "e": [null, {"g": "x"}]}, "h": []}));
+        let keys: Vec<&String> = v["b"].as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["d", "e"], "order kept");
     }
 
     #[test]

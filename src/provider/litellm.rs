@@ -32,6 +32,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use super::http;
 use super::json::{self, bool_of, f64_of, u64_of};
@@ -132,10 +133,12 @@ provider_api!(
     debug_extra: [],
 );
 
+/// The body, each entry left as its text: entries are parsed one at a time, so the whole body is never a JSON
+/// tree in memory at once (LiteLLM records are ~9 KB of text each, several times that as a tree).
 #[derive(Deserialize)]
-struct InfoBody {
-    #[serde(deserialize_with = "json::nullable_list")]
-    data: Vec<Value>,
+struct InfoBody<'a> {
+    #[serde(borrow, deserialize_with = "json::nullable_list")]
+    data: Vec<&'a RawValue>,
 }
 
 #[derive(Deserialize)]
@@ -148,7 +151,8 @@ struct Deployment {
 /// From each deployment's `model_info`: `mode` → kind, `max_input_tokens` → context window,
 /// `max_output_tokens`, `supports_function_calling` → tools, `supports_vision`, `supports_reasoning`,
 /// `input_cost_per_token` / `output_cost_per_token` → pricing (US dollars per token). Deployments sharing
-/// a `model_name` are merged as the [module docs](self) say. Fails with the path of the bad field when
+/// a `model_name` are merged as the [module docs](self) say. `raw` is the entry without its `null` object
+/// members (~165 of LiteLLM's ~190 `model_info` fields: they say nothing, and took most of the memory). Fails with the path of the bad field when
 /// `data` is not a list or an entry has no string `model_name`; optional fields of an unexpected type are
 /// read as unknown.
 ///
@@ -168,9 +172,14 @@ pub fn parse_model_info(body: &[u8]) -> Result<Vec<ModelDescriptor>, ParseError>
     let info: InfoBody = json::from_slice(body)?;
     let mut out: Vec<ModelDescriptor> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
-    for (i, raw) in info.data.into_iter().enumerate() {
-        let dep: Deployment = json::from_value(&raw, &format!("data[{i}]"))?;
-        let d = describe(dep.model_name, raw);
+    for (i, text) in info.data.into_iter().enumerate() {
+        let at = format!("data[{i}]");
+        // Valid JSON already (checked while reading the body); read as a tree now, one entry at a time.
+        let raw: Value =
+            serde_json::from_str(text.get()).map_err(|e| ParseError::new(&at, e.to_string()))?;
+        let dep: Deployment = json::from_value(&raw, &at)?;
+        let mut d = describe(dep.model_name, raw);
+        json::drop_null_members(&mut d.raw);
         match index.get(&d.id) {
             Some(&at) => fill_missing(&mut out[at], d),
             None => {

@@ -50,6 +50,7 @@ pub mod openai;
 mod server;
 
 pub use http::{DEFAULT_BODY_LIMIT, DEFAULT_LOCAL_TIMEOUT, DEFAULT_PROXY_TIMEOUT};
+pub(crate) use json::drop_null_members;
 pub use litellm::LiteLlm;
 pub use lmstudio::LmStudio;
 pub use ollama::Ollama;
