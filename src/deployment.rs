@@ -585,7 +585,7 @@ impl fmt::Debug for ModelInfo {
 }
 
 /// Whether a parameter name holds a credential (redacted in `Debug`).
-fn is_secret_key(key: &str) -> bool {
+pub(crate) fn is_secret_key(key: &str) -> bool {
     let k = key.to_ascii_lowercase();
     k.contains("key")
         || k.contains("secret")
