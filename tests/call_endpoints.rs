@@ -30,10 +30,15 @@ fn env(vars: &[(&str, &str)]) -> HashMap<String, String> {
 
 fn call_with_env(params: Value, vars: &[(&str, &str)]) -> Result<ChatCall, CallError> {
     let env = env(vars);
-    let d = Deployment::from_value_with_env(json!({"model_name": "g", "litellm_params": params}), &env)
-        .expect("valid deployment");
+    let d =
+        Deployment::from_value_with_env(json!({"model_name": "g", "litellm_params": params}), &env)
+            .expect("valid deployment");
     let model = d.litellm_params().model().to_string();
-    Ok(ChatCall::new(Endpoint::resolve(d.litellm_params(), &model, &env)?))
+    Ok(ChatCall::new(Endpoint::resolve(
+        d.litellm_params(),
+        &model,
+        &env,
+    )?))
 }
 
 fn call(params: Value) -> ChatCall {
@@ -185,7 +190,10 @@ async fn environment_variables_fill_what_litellm_params_leave_out_as_litellm_rea
         ),
         (
             json!({"model": "ollama_chat/llama3"}),
-            vec![("OLLAMA_API_BASE", url.clone()), ("OLLAMA_API_KEY", "ollama-env".into())],
+            vec![
+                ("OLLAMA_API_BASE", url.clone()),
+                ("OLLAMA_API_KEY", "ollama-env".into()),
+            ],
             "/v1/chat/completions",
             Some("Bearer ollama-env"),
             "authorization",
@@ -203,7 +211,10 @@ async fn environment_variables_fill_what_litellm_params_leave_out_as_litellm_rea
         ),
         (
             json!({"model": "azure/dep", "api_base": url}),
-            vec![("AZURE_OPENAI_API_KEY", "az-openai-env".into()), ("AZURE_API_KEY", "second".into())],
+            vec![
+                ("AZURE_OPENAI_API_KEY", "az-openai-env".into()),
+                ("AZURE_API_KEY", "second".into()),
+            ],
             "/openai/deployments/dep/chat/completions?api-version=2025-02-01-preview",
             Some("az-openai-env"),
             "api-key",
@@ -231,7 +242,12 @@ async fn a_deployment_without_its_own_endpoint_never_falls_back_to_openai() {
         ("OPENAI_BASE_URL", openai.as_str()),
         ("OPENAI_API_KEY", "sk-openai-must-not-travel"),
     ];
-    for model in ["litellm_proxy/gpt-4o", "hosted_vllm/m", "lm_studio/m", "azure/dep"] {
+    for model in [
+        "litellm_proxy/gpt-4o",
+        "hosted_vllm/m",
+        "lm_studio/m",
+        "azure/dep",
+    ] {
         let err = call_with_env(json!({"model": model}), &vars).unwrap_err();
         assert!(
             matches!(err, CallError::MissingApiBase { .. }),
@@ -241,7 +257,11 @@ async fn a_deployment_without_its_own_endpoint_never_falls_back_to_openai() {
     }
     // And another provider's key is not sent to a LiteLLM proxy that has none.
     let proxy = TestServer::start(|_req| async { json_response(200, completion("hi")) }).await;
-    let c = call_with_env(json!({"model": "litellm_proxy/gpt-4o", "api_base": proxy.url()}), &vars).unwrap();
+    let c = call_with_env(
+        json!({"model": "litellm_proxy/gpt-4o", "api_base": proxy.url()}),
+        &vars,
+    )
+    .unwrap();
     let got = send(&proxy, &c).await;
     assert_eq!(got.header("authorization"), None);
     assert!(server.requests().is_empty());
@@ -250,9 +270,18 @@ async fn a_deployment_without_its_own_endpoint_never_falls_back_to_openai() {
 #[tokio::test]
 async fn other_providers_and_unknown_bare_models_are_typed_errors_naming_them() {
     for (params, provider) in [
-        (json!({"model": "anthropic/claude-3-5-sonnet"}), Some("anthropic")),
-        (json!({"model": "bedrock/anthropic.claude-v2", "aws_region_name": "eu-west-1"}), Some("bedrock")),
-        (json!({"model": "gemini-pro", "custom_llm_provider": "vertex_ai"}), Some("vertex_ai")),
+        (
+            json!({"model": "anthropic/claude-3-5-sonnet"}),
+            Some("anthropic"),
+        ),
+        (
+            json!({"model": "bedrock/anthropic.claude-v2", "aws_region_name": "eu-west-1"}),
+            Some("bedrock"),
+        ),
+        (
+            json!({"model": "gemini-pro", "custom_llm_provider": "vertex_ai"}),
+            Some("vertex_ai"),
+        ),
         (json!({"model": "llama3"}), None),
         (json!({"model": "claude-3-5-sonnet-20241022"}), None),
     ] {
@@ -261,7 +290,9 @@ async fn other_providers_and_unknown_bare_models_are_typed_errors_naming_them() 
         assert!(err.is_config());
         match (&err, provider) {
             (CallError::UnsupportedProvider { provider: p, .. }, Some(want)) => assert_eq!(p, want),
-            (CallError::UnknownProvider { model }, None) => assert_eq!(Some(model.as_str()), params["model"].as_str()),
+            (CallError::UnknownProvider { model }, None) => {
+                assert_eq!(Some(model.as_str()), params["model"].as_str())
+            }
             _ => panic!("{params}: unexpected {err:?}"),
         }
         assert!(err.to_string().contains("litellm_proxy") || err.to_string().contains("openai/"));
@@ -319,7 +350,8 @@ async fn the_body_is_the_callers_but_for_model_with_the_deployment_params_litell
             "x_gateway_field": {"nested": [1, 2.5, null, "é"]},
             "metadata": {"trace": "abc"},
             "chat_template_kwargs": {"enable_thinking": false},
-            "max_tokens": 64, "top_k": 20, "repetition_penalty": 1.1
+            "max_tokens": 64, "top_k": 20, "repetition_penalty": 1.1,
+            "stream": false // what LiteLLM writes for hosted_vllm
         })
     );
 }
@@ -328,7 +360,8 @@ async fn the_body_is_the_callers_but_for_model_with_the_deployment_params_litell
 async fn a_body_given_as_bytes_is_sent_as_the_same_json() {
     let server = recorder().await;
     let c = call(json!({"model": "ollama/llama3", "api_base": server.url()}));
-    let raw = br#"{"messages":[{"role":"user","content":"hi"}],"model":"x","options":{"num_ctx":8192}}"#;
+    let raw =
+        br#"{"messages":[{"role":"user","content":"hi"}],"model":"x","options":{"num_ctx":8192}}"#;
     let client = reqwest::Client::new();
     tokio::time::timeout(BOUND, c.complete(&client, &raw[..]))
         .await
@@ -352,7 +385,9 @@ async fn a_routed_wildcard_deployment_is_called_with_its_concrete_model() {
         )
         .unwrap(),
     );
-    let route = router.route("local/Qwen/Qwen2.5-7B", &RequestContext::new()).unwrap();
+    let route = router
+        .route("local/Qwen/Qwen2.5-7B", &RequestContext::new())
+        .unwrap();
     let c = ChatCall::for_route(&route).unwrap();
     assert_eq!(c.endpoint().provider(), ApiProvider::HostedVllm);
     let got = send(&server, &c).await;
@@ -365,7 +400,9 @@ async fn a_key_is_never_sent_over_plain_http_to_a_host_that_is_not_loopback() {
     let client = reqwest::Client::new();
     let body = json!({"messages": []});
     // 192.0.2.1 (TEST-NET-1): refused before any connection, so nothing can leak.
-    let c = call(json!({"model": "openai/gpt-4o", "api_base": "http://192.0.2.1:4000/v1", "api_key": "sk-secret"}));
+    let c = call(
+        json!({"model": "openai/gpt-4o", "api_base": "http://192.0.2.1:4000/v1", "api_key": "sk-secret"}),
+    );
     let err = c.complete(&client, &body).await.unwrap_err();
     assert!(matches!(err, CallError::InsecureTransport { .. }), "{err}");
     assert!(!err.to_string().contains("sk-secret"));
@@ -374,17 +411,28 @@ async fn a_key_is_never_sent_over_plain_http_to_a_host_that_is_not_loopback() {
     // Without a key, or to a loopback host, it is sent.
     let server = recorder().await;
     let port = server.url().rsplit(':').next().unwrap().to_string();
-    let c = call(json!({"model": "openai/gpt-4o", "api_base": format!("http://localhost:{port}/v1"), "api_key": "k"}));
-    assert_eq!(send(&server, &c).await.header("authorization"), Some("Bearer k"));
-    let open = call(json!({"model": "openai/gpt-4o", "api_base": "http://192.0.2.1:4000/v1", "api_key": "k"}))
-        .allow_insecure_http(true);
+    let c = call(
+        json!({"model": "openai/gpt-4o", "api_base": format!("http://localhost:{port}/v1"), "api_key": "k"}),
+    );
+    assert_eq!(
+        send(&server, &c).await.header("authorization"),
+        Some("Bearer k")
+    );
+    let open = call(
+        json!({"model": "openai/gpt-4o", "api_base": "http://192.0.2.1:4000/v1", "api_key": "k"}),
+    )
+    .allow_insecure_http(true);
     assert!(open.endpoint().sends_credential());
 }
 
 #[tokio::test]
 async fn a_non_streamed_answer_gives_its_body_usage_status_and_latency() {
     let server = TestServer::start(|_req| async {
-        support::http::with_header(json_response(200, completion("hello")), "x-litellm-model-id", "dep-1")
+        support::http::with_header(
+            json_response(200, completion("hello")),
+            "x-litellm-model-id",
+            "dep-1",
+        )
     })
     .await;
     let c = call(json!({"model": "openai/gpt-4o", "api_base": server.url()}));
@@ -393,11 +441,24 @@ async fn a_non_streamed_answer_gives_its_body_usage_status_and_latency() {
     assert_eq!(reply.status, 200);
     assert_eq!(reply.body["choices"][0]["message"]["content"], "hello");
     let usage = reply.usage.unwrap();
-    assert_eq!((usage.prompt_tokens, usage.completion_tokens, usage.total_tokens), (9, 3, 12));
+    assert_eq!(
+        (
+            usage.prompt_tokens,
+            usage.completion_tokens,
+            usage.total_tokens
+        ),
+        (9, 3, 12)
+    );
     assert!(reply.latency > Duration::ZERO);
     assert_eq!(reply.headers.get("x-litellm-model-id").unwrap(), "dep-1");
     // The deployment's own deadline is what the request gets.
-    let d = Deployment::new("g", "openai/gpt-4o").unwrap().with_param("timeout", 12.5).unwrap();
+    let d = Deployment::new("g", "openai/gpt-4o")
+        .unwrap()
+        .with_param("timeout", 12.5)
+        .unwrap();
     let e = Endpoint::resolve(d.litellm_params(), "openai/gpt-4o", &|_: &str| None).unwrap();
-    assert_eq!(ChatCall::new(e).timeout(), Some(Duration::from_millis(12_500)));
+    assert_eq!(
+        ChatCall::new(e).timeout(),
+        Some(Duration::from_millis(12_500))
+    );
 }

@@ -9,11 +9,13 @@ mod support;
 use std::time::{Duration, SystemTime};
 
 use futures_util::StreamExt;
+use modelroute::Deployment;
 use modelroute::call::{ChatCall, Endpoint};
 use modelroute::error::CallError;
-use modelroute::Deployment;
 use serde_json::{Value, json};
-use support::http::{Piece, TestServer, chunk, hang, json_response, streamed_response, tokio_timer, with_header};
+use support::http::{
+    Piece, TestServer, chunk, hang, json_response, streamed_response, tokio_timer, with_header,
+};
 
 const BOUND: Duration = Duration::from_secs(30);
 const KEY: &str = "sk-live-secret-0123456789";
@@ -52,9 +54,19 @@ async fn stream_err(call: &ChatCall) -> CallError {
 async fn error_after_first_event(call: &ChatCall) -> CallError {
     let client = reqwest::Client::new();
     tokio::time::timeout(BOUND, async {
-        let mut s = call.stream(&client, &body()).await.expect("the stream starts");
-        let first = s.next().await.expect("a first event").expect("the first event is fine");
-        assert_eq!(first.json().unwrap()["choices"][0]["delta"]["content"], "hel");
+        let mut s = call
+            .stream(&client, &body())
+            .await
+            .expect("the stream starts");
+        let first = s
+            .next()
+            .await
+            .expect("a first event")
+            .expect("the first event is fine");
+        assert_eq!(
+            first.json().unwrap()["choices"][0]["delta"]["content"],
+            "hel"
+        );
         let mut error = None;
         while let Some(item) = s.next().await {
             if let Err(e) = item {
@@ -83,13 +95,25 @@ async fn a_server_error_is_a_status_error_with_its_body() {
         json_response(500, json!({"error": {"message": "upstream exploded", "type": "internal_server_error", "code": "500"}}))
     })
     .await;
-    for err in [complete_err(&call_to(&server, json!({}))).await, stream_err(&call_to(&server, json!({}))).await] {
+    for err in [
+        complete_err(&call_to(&server, json!({}))).await,
+        stream_err(&call_to(&server, json!({}))).await,
+    ] {
         assert_eq!(err.status(), Some(500));
         assert!(err.is_before_first_event());
-        assert_eq!(err.error_body().unwrap().message(), Some("upstream exploded"));
-        assert_eq!(err.error_body().unwrap().json().unwrap()["error"]["type"], "internal_server_error");
+        assert_eq!(
+            err.error_body().unwrap().message(),
+            Some("upstream exploded")
+        );
+        assert_eq!(
+            err.error_body().unwrap().json().unwrap()["error"]["type"],
+            "internal_server_error"
+        );
         assert_eq!(err.retry_after(), None);
-        assert!(err.to_string().contains("HTTP 500: upstream exploded"), "{err}");
+        assert!(
+            err.to_string().contains("HTTP 500: upstream exploded"),
+            "{err}"
+        );
         assert!(!err.is_config());
     }
 }
@@ -97,7 +121,10 @@ async fn a_server_error_is_a_status_error_with_its_body() {
 #[tokio::test]
 async fn a_rate_limit_carries_the_servers_retry_after_in_seconds_or_as_a_date() {
     let server = TestServer::start(|req| async move {
-        let resp = json_response(429, json!({"error": {"message": "Rate limit reached", "type": "rate_limit_error"}}));
+        let resp = json_response(
+            429,
+            json!({"error": {"message": "Rate limit reached", "type": "rate_limit_error"}}),
+        );
         if req.body.windows(6).any(|w| w == b"stream") {
             with_header(resp, "retry-after", "7")
         } else {
@@ -107,11 +134,17 @@ async fn a_rate_limit_carries_the_servers_retry_after_in_seconds_or_as_a_date() 
     })
     .await;
     let err = stream_err(&call_to(&server, json!({}))).await;
-    assert_eq!((err.status(), err.retry_after()), (Some(429), Some(Duration::from_secs(7))));
+    assert_eq!(
+        (err.status(), err.retry_after()),
+        (Some(429), Some(Duration::from_secs(7)))
+    );
     let err = complete_err(&call_to(&server, json!({}))).await;
     assert_eq!(err.status(), Some(429));
     let wait = err.retry_after().expect("a date is read");
-    assert!(wait > Duration::from_secs(3500) && wait <= Duration::from_secs(3600), "{wait:?}");
+    assert!(
+        wait > Duration::from_secs(3500) && wait <= Duration::from_secs(3600),
+        "{wait:?}"
+    );
 }
 
 fn httpdate_fmt(t: SystemTime) -> String {
@@ -130,7 +163,9 @@ fn httpdate_fmt(t: SystemTime) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    let name = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"][(month - 1) as usize];
+    let name = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ][(month - 1) as usize];
     format!("{weekday}, {d:02} {name} {year} {h:02}:{m:02}:{s:02} GMT")
 }
 
@@ -143,17 +178,26 @@ async fn context_window_and_content_policy_refusals_keep_the_body_that_tells_the
         "message": "The response was filtered due to the prompt triggering Azure OpenAI's content management policy.",
         "type": null, "param": "prompt", "code": "content_filter", "status": 400,
         "innererror": {"code": "ResponsibleAIPolicyViolation", "content_filter_result": {"hate": {"filtered": true, "severity": "high"}}}}});
-    for (answer, code) in [(context, "context_length_exceeded"), (policy, "content_filter")] {
+    for (answer, code) in [
+        (context, "context_length_exceeded"),
+        (policy, "content_filter"),
+    ] {
         let a = answer.clone();
         let server = TestServer::start(move |_req| {
             let a = a.clone();
             async move { json_response(400, a) }
         })
         .await;
-        for err in [complete_err(&call_to(&server, json!({}))).await, stream_err(&call_to(&server, json!({}))).await] {
+        for err in [
+            complete_err(&call_to(&server, json!({}))).await,
+            stream_err(&call_to(&server, json!({}))).await,
+        ] {
             assert_eq!(err.status(), Some(400));
             assert_eq!(err.error_body().unwrap().json().unwrap(), answer);
-            assert_eq!(err.error_body().unwrap().json().unwrap()["error"]["code"], code);
+            assert_eq!(
+                err.error_body().unwrap().json().unwrap()["error"]["code"],
+                code
+            );
         }
     }
 }
@@ -162,7 +206,10 @@ async fn context_window_and_content_policy_refusals_keep_the_body_that_tells_the
 async fn a_server_that_echoes_the_key_never_gets_it_into_the_error() {
     let server = TestServer::start(|req| async move {
         let auth = req.header("authorization").unwrap_or_default().to_string();
-        json_response(401, json!({"error": {"message": format!("Incorrect API key provided: {auth}")}}))
+        json_response(
+            401,
+            json!({"error": {"message": format!("Incorrect API key provided: {auth}")}}),
+        )
     })
     .await;
     let err = complete_err(&call_to(&server, json!({}))).await;
@@ -202,21 +249,45 @@ async fn a_hang_past_the_timeout_is_a_timeout_before_the_first_event() {
 #[tokio::test]
 async fn a_stream_whose_headers_arrive_but_no_event_times_out_before_its_first_event() {
     let server = TestServer::start(|_req| async {
-        streamed_response(vec![Piece::Bytes(b": keep-alive\n\n".to_vec()), Piece::Wait(Duration::from_secs(3600))])
+        streamed_response(vec![
+            Piece::Bytes(b": keep-alive\n\n".to_vec()),
+            Piece::Wait(Duration::from_secs(3600)),
+        ])
     })
     .await;
     let err = stream_err(&call_to(&server, json!({"stream_timeout": 0.3}))).await;
-    assert!(matches!(err, CallError::Timeout { after_first_event: false, .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            CallError::Timeout {
+                after_first_event: false,
+                ..
+            }
+        ),
+        "{err}"
+    );
 }
 
 #[tokio::test]
 async fn a_stream_that_goes_quiet_after_its_first_event_times_out_after_it() {
     let server = TestServer::start(|_req| async {
-        streamed_response(vec![Piece::Data(chunk("hel")), Piece::Wait(Duration::from_secs(3600))])
+        streamed_response(vec![
+            Piece::Data(chunk("hel")),
+            Piece::Wait(Duration::from_secs(3600)),
+        ])
     })
     .await;
     let err = error_after_first_event(&call_to(&server, json!({"stream_timeout": 0.3}))).await;
-    assert!(matches!(err, CallError::Timeout { after_first_event: true, .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            CallError::Timeout {
+                after_first_event: true,
+                ..
+            }
+        ),
+        "{err}"
+    );
     assert!(!err.is_before_first_event());
 }
 
@@ -247,11 +318,24 @@ async fn a_slow_stream_is_not_cut_while_each_wait_stays_under_the_stream_timeout
 #[tokio::test]
 async fn a_stream_cut_after_its_first_event_ends_with_an_error_after_it() {
     let server = TestServer::start(|_req| async {
-        streamed_response(vec![Piece::Data(chunk("hel")), Piece::Wait(Duration::from_millis(20)), Piece::Cut])
+        streamed_response(vec![
+            Piece::Data(chunk("hel")),
+            Piece::Wait(Duration::from_millis(20)),
+            Piece::Cut,
+        ])
     })
     .await;
     let err = error_after_first_event(&call_to(&server, json!({}))).await;
-    assert!(matches!(err, CallError::Transport { after_first_event: true, .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            CallError::Transport {
+                after_first_event: true,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
@@ -265,14 +349,30 @@ async fn a_stream_that_ends_without_done_is_incomplete() {
     })
     .await;
     let err = error_after_first_event(&call_to(&server, json!({}))).await;
-    assert!(matches!(err, CallError::Incomplete { after_first_event: true, .. }), "{err}");
-    let err = stream_err(&call_to(&server, json!({"extra_headers": {"x-case": "empty"}}))).await;
+    assert!(
+        matches!(
+            err,
+            CallError::Incomplete {
+                after_first_event: true,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let err = stream_err(&call_to(
+        &server,
+        json!({"extra_headers": {"x-case": "empty"}}),
+    ))
+    .await;
     assert!(err.is_incomplete() && err.is_before_first_event(), "{err}");
 }
 
 #[tokio::test]
 async fn an_oversize_event_is_refused_without_being_held() {
-    let big = format!("data: {{\"choices\":[{{\"delta\":{{\"content\":\"{}\"}}}}]}}\n\n", "x".repeat(4 << 20));
+    let big = format!(
+        "data: {{\"choices\":[{{\"delta\":{{\"content\":\"{}\"}}}}]}}\n\n",
+        "x".repeat(4 << 20)
+    );
     let b = big.clone();
     let server = TestServer::start(move |req| {
         let big = b.clone();
@@ -292,8 +392,19 @@ async fn an_oversize_event_is_refused_without_being_held() {
     .await;
     let call = call_to(&server, json!({})).max_event_bytes(256 * 1024);
     let err = error_after_first_event(&call).await;
-    assert!(matches!(err, CallError::TooLarge { limit: 262_144, after_first_event: true, .. }), "{err}");
-    let call = call_to(&server, json!({"extra_headers": {"x-case": "first"}})).max_event_bytes(256 * 1024);
+    assert!(
+        matches!(
+            err,
+            CallError::TooLarge {
+                limit: 262_144,
+                after_first_event: true,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let call =
+        call_to(&server, json!({"extra_headers": {"x-case": "first"}})).max_event_bytes(256 * 1024);
     let err = stream_err(&call).await;
     assert!(err.is_too_large() && err.is_before_first_event(), "{err}");
     // Under a larger limit the same event passes.
@@ -325,13 +436,47 @@ async fn an_error_event_ends_the_stream_with_the_servers_error() {
     })
     .await;
     let err = error_after_first_event(&call_to(&server, json!({}))).await;
-    assert!(matches!(err, CallError::Upstream { code: Some(429), after_first_event: true, .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            CallError::Upstream {
+                code: Some(429),
+                after_first_event: true,
+                ..
+            }
+        ),
+        "{err}"
+    );
     assert_eq!(err.status(), Some(429));
-    assert_eq!(err.error_body().unwrap().message(), Some("Rate limit reached for requests"));
-    let err = stream_err(&call_to(&server, json!({"extra_headers": {"x-case": "first"}}))).await;
-    assert!(matches!(err, CallError::Upstream { code: Some(429), after_first_event: false, .. }), "{err}");
-    let err = error_after_first_event(&call_to(&server, json!({"extra_headers": {"x-case": "event"}}))).await;
-    assert!(matches!(err, CallError::Upstream { code: None, .. }), "{err}");
+    assert_eq!(
+        err.error_body().unwrap().message(),
+        Some("Rate limit reached for requests")
+    );
+    let err = stream_err(&call_to(
+        &server,
+        json!({"extra_headers": {"x-case": "first"}}),
+    ))
+    .await;
+    assert!(
+        matches!(
+            err,
+            CallError::Upstream {
+                code: Some(429),
+                after_first_event: false,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let err = error_after_first_event(&call_to(
+        &server,
+        json!({"extra_headers": {"x-case": "event"}}),
+    ))
+    .await;
+    assert!(
+        matches!(err, CallError::Upstream { code: None, .. }),
+        "{err}"
+    );
     assert_eq!(err.error_body().unwrap().message(), Some("overloaded"));
 }
 
@@ -343,7 +488,10 @@ async fn answers_that_are_not_what_the_api_documents_are_malformed_or_upstream_e
                 .header("content-type", "text/html")
                 .body(axum::body::Body::from("<html>gateway</html>"))
                 .unwrap(),
-            "error-200" => json_response(200, json!({"error": {"message": "no healthy deployments", "code": "400"}})),
+            "error-200" => json_response(
+                200,
+                json!({"error": {"message": "no healthy deployments", "code": "400"}}),
+            ),
             "garbage-event" => streamed_response(vec![Piece::Data("not json".into())]),
             "json-to-stream" => json_response(200, support::http::completion("not streamed")),
             _ => json_response(200, json!({})),
@@ -354,9 +502,27 @@ async fn answers_that_are_not_what_the_api_documents_are_malformed_or_upstream_e
     let err = complete_err(&with_case("html")).await;
     assert!(err.is_malformed(), "{err}");
     let err = complete_err(&with_case("error-200")).await;
-    assert!(matches!(err, CallError::Upstream { code: Some(400), .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            CallError::Upstream {
+                code: Some(400),
+                ..
+            }
+        ),
+        "{err}"
+    );
     let err = stream_err(&with_case("error-200")).await;
-    assert!(matches!(err, CallError::Upstream { code: Some(400), .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            CallError::Upstream {
+                code: Some(400),
+                ..
+            }
+        ),
+        "{err}"
+    );
     let err = stream_err(&with_case("garbage-event")).await;
     assert!(err.is_malformed() && err.is_before_first_event(), "{err}");
     let err = stream_err(&with_case("json-to-stream")).await;
@@ -365,7 +531,10 @@ async fn answers_that_are_not_what_the_api_documents_are_malformed_or_upstream_e
 
 #[tokio::test]
 async fn a_body_over_the_limit_is_refused_and_a_refused_connection_is_a_connect_error() {
-    let server = TestServer::start(|_req| async { json_response(200, support::http::completion(&"x".repeat(100_000))) }).await;
+    let server = TestServer::start(|_req| async {
+        json_response(200, support::http::completion(&"x".repeat(100_000)))
+    })
+    .await;
     let err = complete_err(&call_to(&server, json!({})).max_body_bytes(10_000)).await;
     assert!(err.is_too_large(), "{err}");
     // A port nothing listens on.
@@ -376,7 +545,9 @@ async fn a_body_over_the_limit_is_refused_and_a_refused_connection_is_a_connect_
     let d = Deployment::from_value(json!({"model_name": "g", "litellm_params": {
         "model": "openai/gpt-4o", "api_base": format!("http://127.0.0.1:{port}/v1"), "api_key": KEY}}))
     .unwrap();
-    let call = ChatCall::new(Endpoint::resolve(d.litellm_params(), "openai/gpt-4o", &|_: &str| None).unwrap());
+    let call = ChatCall::new(
+        Endpoint::resolve(d.litellm_params(), "openai/gpt-4o", &|_: &str| None).unwrap(),
+    );
     for err in [complete_err(&call).await, stream_err(&call).await] {
         assert!(err.is_connect(), "{err}");
         assert!(err.is_before_first_event());

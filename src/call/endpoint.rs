@@ -184,10 +184,7 @@ impl Endpoint {
     ) -> Result<Self, CallError> {
         let (provider, model) = provider_of(params, model, env)?;
         let api_base = non_empty(params.api_base().map(str::to_string));
-        let mut key = params
-            .api_key()
-            .filter(|k| !k.expose().is_empty())
-            .cloned();
+        let mut key = params.api_key().filter(|k| !k.expose().is_empty()).cloned();
         let env_var = |name: &str| non_empty(env.var(name));
         let env_key = |names: &[&str]| names.iter().find_map(|n| env_var(n)).map(Secret::new);
         let mut headers = HeaderMap::new();
@@ -231,14 +228,17 @@ impl Endpoint {
         let url = match provider {
             ApiProvider::Ollama | ApiProvider::OllamaChat => {
                 let root = base.as_str();
-                format!("{}/v1/chat/completions", root.strip_suffix("/v1").unwrap_or(root))
+                format!(
+                    "{}/v1/chat/completions",
+                    root.strip_suffix("/v1").unwrap_or(root)
+                )
             }
             ApiProvider::Azure => {
                 let version = string_param(params, "api_version")?
                     .or_else(|| env_var("AZURE_API_VERSION"))
                     .unwrap_or_else(|| AZURE_DEFAULT_API_VERSION.to_string());
-                if let Some(token) = string_param(params, "azure_ad_token")?
-                    .or_else(|| env_var("AZURE_AD_TOKEN"))
+                if let Some(token) =
+                    string_param(params, "azure_ad_token")?.or_else(|| env_var("AZURE_AD_TOKEN"))
                 {
                     let token = Secret::new(token);
                     headers.insert(AUTHORIZATION, bearer_value(&token, "azure_ad_token")?);
@@ -290,7 +290,8 @@ impl Endpoint {
             headers.insert(HeaderName::from_static("openai-organization"), value);
         }
         extra_headers(params, &mut headers, &mut secrets)?;
-        let timeout = seconds_param(params, "timeout")?.or(seconds_param(params, "request_timeout")?);
+        let timeout =
+            seconds_param(params, "timeout")?.or(seconds_param(params, "request_timeout")?);
         let stream_timeout = seconds_param(params, "stream_timeout")?;
         Ok(Endpoint {
             provider,
@@ -382,10 +383,11 @@ fn provider_of(
         return Ok((ApiProvider::LiteLlmProxy, model.to_string()));
     }
     if let Some(named) = string_param(params, "custom_llm_provider")? {
-        let provider = ApiProvider::from_name(&named).ok_or_else(|| CallError::UnsupportedProvider {
-            provider: named.clone(),
-            model: model.to_string(),
-        })?;
+        let provider =
+            ApiProvider::from_name(&named).ok_or_else(|| CallError::UnsupportedProvider {
+                provider: named.clone(),
+                model: model.to_string(),
+            })?;
         let rest = model
             .strip_prefix(named.as_str())
             .and_then(|r| r.strip_prefix('/'))
@@ -478,7 +480,11 @@ fn required_base(
         })
 }
 
-fn azure_deployment_url(base: &BaseUrl, deployment: &str, version: &str) -> Result<String, CallError> {
+fn azure_deployment_url(
+    base: &BaseUrl,
+    deployment: &str,
+    version: &str,
+) -> Result<String, CallError> {
     let mut url = url::Url::parse(base.as_str()).map_err(|e| CallError::InvalidApiBase {
         provider: "azure",
         source: crate::error::BaseUrlError::Invalid {
@@ -486,23 +492,34 @@ fn azure_deployment_url(base: &BaseUrl, deployment: &str, version: &str) -> Resu
         },
     })?;
     {
-        let mut segments = url.path_segments_mut().map_err(|_| CallError::InvalidApiBase {
-            provider: "azure",
-            source: crate::error::BaseUrlError::Invalid {
-                reason: "cannot be a base".to_string(),
-            },
-        })?;
-        segments
-            .pop_if_empty()
-            .extend(["openai", "deployments", deployment, "chat", "completions"]);
+        let mut segments = url
+            .path_segments_mut()
+            .map_err(|_| CallError::InvalidApiBase {
+                provider: "azure",
+                source: crate::error::BaseUrlError::Invalid {
+                    reason: "cannot be a base".to_string(),
+                },
+            })?;
+        segments.pop_if_empty().extend([
+            "openai",
+            "deployments",
+            deployment,
+            "chat",
+            "completions",
+        ]);
     }
     url.query_pairs_mut().append_pair("api-version", version);
     Ok(url.into())
 }
 
 fn bearer_value(secret: &Secret, field: &str) -> Result<HeaderValue, CallError> {
-    let mut value = HeaderValue::from_str(&format!("Bearer {}", secret.expose()))
-        .map_err(|_| invalid(&format!("litellm_params.{field}"), "not a valid header value"))?;
+    let mut value =
+        HeaderValue::from_str(&format!("Bearer {}", secret.expose())).map_err(|_| {
+            invalid(
+                &format!("litellm_params.{field}"),
+                "not a valid header value",
+            )
+        })?;
     value.set_sensitive(true);
     Ok(value)
 }
@@ -540,8 +557,8 @@ fn extra_headers(
         };
         let header = HeaderName::from_bytes(name.as_bytes())
             .map_err(|_| invalid(&field, "not a valid header name"))?;
-        let mut header_value =
-            HeaderValue::from_str(&text).map_err(|_| invalid(&field, "not a valid header value"))?;
+        let mut header_value = HeaderValue::from_str(&text)
+            .map_err(|_| invalid(&field, "not a valid header value"))?;
         if crate::deployment::is_secret_key(name) {
             header_value.set_sensitive(true);
             if !text.is_empty() {
@@ -630,7 +647,11 @@ mod tests {
             "https://api.openai.com/v1/chat/completions"
         );
         assert_eq!(
-            url(json!({"model": "gpt-4o"}), &[("OPENAI_API_BASE", "https://gw.example/v1")]).unwrap(),
+            url(
+                json!({"model": "gpt-4o"}),
+                &[("OPENAI_API_BASE", "https://gw.example/v1")]
+            )
+            .unwrap(),
             "https://gw.example/v1/chat/completions"
         );
         assert_eq!(
@@ -638,15 +659,27 @@ mod tests {
             "http://localhost:11434/v1/chat/completions"
         );
         assert_eq!(
-            url(json!({"model": "ollama/llama3", "api_base": "http://h:11434/v1/"}), &[]).unwrap(),
+            url(
+                json!({"model": "ollama/llama3", "api_base": "http://h:11434/v1/"}),
+                &[]
+            )
+            .unwrap(),
             "http://h:11434/v1/chat/completions"
         );
         assert_eq!(
-            url(json!({"model": "azure/my dep", "api_base": "https://x.openai.azure.com/"}), &[]).unwrap(),
+            url(
+                json!({"model": "azure/my dep", "api_base": "https://x.openai.azure.com/"}),
+                &[]
+            )
+            .unwrap(),
             "https://x.openai.azure.com/openai/deployments/my%20dep/chat/completions?api-version=2025-02-01-preview"
         );
         assert_eq!(
-            url(json!({"model": "azure/d", "api_base": "https://x", "api_version": "v1"}), &[]).unwrap(),
+            url(
+                json!({"model": "azure/d", "api_base": "https://x", "api_version": "v1"}),
+                &[]
+            )
+            .unwrap(),
             "https://x/openai/v1/chat/completions"
         );
         for (model, var) in [
@@ -655,8 +688,11 @@ mod tests {
             ("lm_studio/m", "LM_STUDIO_API_BASE"),
             ("azure/d", "AZURE_API_BASE"),
         ] {
-            let err = url(json!({"model": model}), &[("OPENAI_API_BASE", "https://api.openai.com/v1")])
-                .unwrap_err();
+            let err = url(
+                json!({"model": model}),
+                &[("OPENAI_API_BASE", "https://api.openai.com/v1")],
+            )
+            .unwrap_err();
             assert!(
                 matches!(&err, CallError::MissingApiBase { variable, .. } if *variable == var),
                 "{model}: {err}"
@@ -673,24 +709,36 @@ mod tests {
     #[test]
     fn unknown_providers_are_errors_that_name_them() {
         let err = endpoint(json!({"model": "anthropic/claude-3-5-sonnet"}), &[]).unwrap_err();
-        assert!(matches!(&err, CallError::UnsupportedProvider { provider, .. } if provider == "anthropic"));
-        assert!(err.to_string().contains("litellm_proxy/anthropic/claude-3-5-sonnet"));
+        assert!(
+            matches!(&err, CallError::UnsupportedProvider { provider, .. } if provider == "anthropic")
+        );
+        assert!(
+            err.to_string()
+                .contains("litellm_proxy/anthropic/claude-3-5-sonnet")
+        );
         let err = endpoint(json!({"model": "llama3"}), &[]).unwrap_err();
         assert!(matches!(err, CallError::UnknownProvider { .. }));
-        let err = endpoint(json!({"model": "m", "custom_llm_provider": "bedrock"}), &[]).unwrap_err();
+        let err =
+            endpoint(json!({"model": "m", "custom_llm_provider": "bedrock"}), &[]).unwrap_err();
         assert!(err.is_unsupported_provider());
         let e = endpoint(
             json!({"model": "my-model", "custom_llm_provider": "hosted_vllm", "api_base": "http://127.0.0.1:1"}),
             &[],
         )
         .unwrap();
-        assert_eq!((e.provider(), e.model()), (ApiProvider::HostedVllm, "my-model"));
-        let e = endpoint(json!({"model": "anthropic/claude", "use_litellm_proxy": true}), &[(
-            "LITELLM_PROXY_API_BASE",
-            "http://127.0.0.1:4000",
-        )])
+        assert_eq!(
+            (e.provider(), e.model()),
+            (ApiProvider::HostedVllm, "my-model")
+        );
+        let e = endpoint(
+            json!({"model": "anthropic/claude", "use_litellm_proxy": true}),
+            &[("LITELLM_PROXY_API_BASE", "http://127.0.0.1:4000")],
+        )
         .unwrap();
-        assert_eq!((e.provider(), e.model()), (ApiProvider::LiteLlmProxy, "anthropic/claude"));
+        assert_eq!(
+            (e.provider(), e.model()),
+            (ApiProvider::LiteLlmProxy, "anthropic/claude")
+        );
     }
 
     #[test]
@@ -707,9 +755,11 @@ mod tests {
             json!({"a": 1, "top_k": 5, "temperature": 0.1})
         );
         assert_eq!(e.timeout(), Some(Duration::from_millis(2500)));
-        assert!(endpoint(json!({"model": "openai/m", "timeout": "soon"}), &[])
-            .unwrap_err()
-            .is_config());
+        assert!(
+            endpoint(json!({"model": "openai/m", "timeout": "soon"}), &[])
+                .unwrap_err()
+                .is_config()
+        );
     }
 
     #[test]

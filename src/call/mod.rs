@@ -420,7 +420,11 @@ impl ChatCall {
     }
 
     /// The body to send, and whether the call added `stream_options` (its usage chunk is then hidden).
-    fn build_body(&self, body: RequestBody<'_>, stream: bool) -> Result<(Vec<u8>, bool), CallError> {
+    fn build_body(
+        &self,
+        body: RequestBody<'_>,
+        stream: bool,
+    ) -> Result<(Vec<u8>, bool), CallError> {
         let parsed;
         let caller = match body {
             RequestBody::Json(Value::Object(map)) => map,
@@ -446,6 +450,12 @@ impl ChatCall {
             model: self.endpoint.model(),
             params: self.endpoint.body_params(),
             stream,
+            // LiteLLM writes `"stream": false` for hosted_vllm (its own HTTP handler) and azure; the OpenAI
+            // SDK path (openai, litellm_proxy, lm_studio) leaves it out (tests/call_litellm.rs compares).
+            explicit_no_stream: matches!(
+                self.endpoint.provider(),
+                ApiProvider::HostedVllm | ApiProvider::Azure
+            ),
             add_usage: stream && self.request_usage && !caller.contains_key("stream_options"),
         };
         let bytes = serde_json::to_vec(&merged).map_err(|e| CallError::InvalidBody {
@@ -639,7 +649,13 @@ impl ChatCall {
 
     /// A body `{"error": ...}` without `choices`: the server's error object.
     fn upstream_error(&self, value: &Value, raw: &[u8], after: bool) -> Option<CallError> {
-        upstream_error(value, raw, self.endpoint.url(), self.endpoint.secrets(), after)
+        upstream_error(
+            value,
+            raw,
+            self.endpoint.url(),
+            self.endpoint.secrets(),
+            after,
+        )
     }
 
     fn too_large(&self, limit: usize, after_first_event: bool) -> CallError {
@@ -663,6 +679,7 @@ struct Merged<'a> {
     model: &'a str,
     params: &'a Map<String, Value>,
     stream: bool,
+    explicit_no_stream: bool,
     add_usage: bool,
 }
 
@@ -686,8 +703,13 @@ impl Serialize for Merged<'_> {
         if self.stream {
             map.serialize_entry("stream", &true)?;
             if self.add_usage {
-                map.serialize_entry("stream_options", &serde_json::json!({"include_usage": true}))?;
+                map.serialize_entry(
+                    "stream_options",
+                    &serde_json::json!({"include_usage": true}),
+                )?;
             }
+        } else if self.explicit_no_stream {
+            map.serialize_entry("stream", &false)?;
         }
         map.end()
     }
@@ -774,7 +796,8 @@ mod tests {
     use serde_json::json;
 
     fn call(params: Value) -> ChatCall {
-        let d = Deployment::from_value(json!({"model_name": "g", "litellm_params": params})).unwrap();
+        let d =
+            Deployment::from_value(json!({"model_name": "g", "litellm_params": params})).unwrap();
         let model = d.litellm_params().model().to_string();
         ChatCall::new(Endpoint::resolve(d.litellm_params(), &model, &|_: &str| None).unwrap())
     }
@@ -785,7 +808,8 @@ mod tests {
 
     #[test]
     fn the_body_is_the_callers_with_model_replaced_and_deployment_params_added() {
-        let c = call(json!({"model": "openai/gpt-4o", "temperature": 0.2, "max_tokens": 5, "rpm": 9}));
+        let c =
+            call(json!({"model": "openai/gpt-4o", "temperature": 0.2, "max_tokens": 5, "rpm": 9}));
         let body = json!({"model": "alias", "messages": [{"role": "user", "content": "hi"}],
                           "temperature": 0.9, "x_vendor": {"a": [1, 2]}});
         assert_eq!(
@@ -798,8 +822,12 @@ mod tests {
     #[test]
     fn the_method_decides_streaming_and_usage_is_asked_for_only_when_the_caller_did_not_set_it() {
         let c = call(json!({"model": "openai/gpt-4o"}));
-        let body = json!({"messages": [], "stream": true, "stream_options": {"include_usage": false}});
-        assert_eq!(sent(&c, body.clone(), false), json!({"model": "gpt-4o", "messages": []}));
+        let body =
+            json!({"messages": [], "stream": true, "stream_options": {"include_usage": false}});
+        assert_eq!(
+            sent(&c, body.clone(), false),
+            json!({"model": "gpt-4o", "messages": []})
+        );
         assert_eq!(
             sent(&c, body, true),
             json!({"model": "gpt-4o", "messages": [], "stream_options": {"include_usage": false}, "stream": true})
@@ -821,8 +849,11 @@ mod tests {
         assert!(c.request_body(&json!([1]), false).unwrap_err().is_config());
         assert!(c.request_body("{not json", false).unwrap_err().is_config());
         assert_eq!(
-            serde_json::from_slice::<Value>(&c.request_body(r#"{"messages":[],"model":"x"}"#, false).unwrap())
-                .unwrap(),
+            serde_json::from_slice::<Value>(
+                &c.request_body(r#"{"messages":[],"model":"x"}"#, false)
+                    .unwrap()
+            )
+            .unwrap(),
             json!({"model": "gpt-4o", "messages": []})
         );
     }
@@ -830,7 +861,10 @@ mod tests {
     #[test]
     fn error_bodies_are_bounded_and_scrubbed() {
         let key = Secret::new("sk-live-123");
-        let raw = format!(r#"{{"error":{{"message":"bad key sk-live-123 {}"}}}}"#, "x".repeat(20_000));
+        let raw = format!(
+            r#"{{"error":{{"message":"bad key sk-live-123 {}"}}}}"#,
+            "x".repeat(20_000)
+        );
         let body = ErrorBody::new(raw.as_bytes(), &[key], false);
         assert!(!body.text().contains("sk-live-123"));
         assert!(body.text().contains("bad key ***"));

@@ -270,13 +270,13 @@ impl ChatStream {
         match e {
             sse_stream::Error::Body(inner) => match inner.downcast::<FrameError>() {
                 Ok(frame) => match *frame {
-                    FrameError::TooLarge(limit) => self.error(|endpoint, after_first_event| {
-                        CallError::TooLarge {
+                    FrameError::TooLarge(limit) => {
+                        self.error(|endpoint, after_first_event| CallError::TooLarge {
                             endpoint,
                             limit,
                             after_first_event,
-                        }
-                    }),
+                        })
+                    }
                     FrameError::Body(e) => {
                         transport_error(e, &self.settings.endpoint, self.started)
                     }

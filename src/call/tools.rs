@@ -140,7 +140,8 @@ impl ToolCallAssembler {
             .function
             .map(|f| (f.name, f.arguments))
             .unwrap_or_default();
-        let added = name.as_ref().map_or(0, String::len) + arguments.as_ref().map_or(0, String::len);
+        let added =
+            name.as_ref().map_or(0, String::len) + arguments.as_ref().map_or(0, String::len);
         if self.bytes + added > self.max_bytes {
             return Err(ToolCallError::TooLarge {
                 limit: self.max_bytes,
@@ -248,12 +249,22 @@ mod tests {
         a.push_data(r#"{"choices":[{"index":1,"delta":{"tool_calls":[{"index":1,"id":"b","function":{"name":"f2","arguments":"{}"}}]}}]}"#).unwrap();
         a.push_data(r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"id":"a","function":{"name":"f1","arguments":"{\"x\""}},{"id":"c","function":{"name":"f3"}}]}}]}"#).unwrap();
         a.push_data(r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":":1}"}}]}}]}"#).unwrap();
-        a.push_data(r#"{"choices":[{"index":0,"delta":{"content":"x"}}]}"#).unwrap();
-        a.push_data(r#"{"choices":[],"usage":{"prompt_tokens":1}}"#).unwrap();
+        a.push_data(r#"{"choices":[{"index":0,"delta":{"content":"x"}}]}"#)
+            .unwrap();
+        a.push_data(r#"{"choices":[],"usage":{"prompt_tokens":1}}"#)
+            .unwrap();
         let calls = a.finish();
         let view: Vec<_> = calls
             .iter()
-            .map(|c| (c.choice, c.index, c.id.as_deref(), c.name.as_str(), c.arguments.as_str()))
+            .map(|c| {
+                (
+                    c.choice,
+                    c.index,
+                    c.id.as_deref(),
+                    c.name.as_str(),
+                    c.arguments.as_str(),
+                )
+            })
             .collect();
         assert_eq!(
             view,
@@ -276,8 +287,14 @@ mod tests {
         let many: Vec<String> = (0..=ToolCallAssembler::MAX_CALLS)
             .map(|i| format!(r#"{{"index":{i}}}"#))
             .collect();
-        let data = format!(r#"{{"choices":[{{"delta":{{"tool_calls":[{}]}}}}]}}"#, many.join(","));
-        assert!(matches!(a.push_data(&data), Err(ToolCallError::TooLarge { .. })));
+        let data = format!(
+            r#"{{"choices":[{{"delta":{{"tool_calls":[{}]}}}}]}}"#,
+            many.join(",")
+        );
+        assert!(matches!(
+            a.push_data(&data),
+            Err(ToolCallError::TooLarge { .. })
+        ));
         assert!(a.push_data("not json").is_err());
     }
 }

@@ -81,7 +81,9 @@ impl TestServer {
                 handler(recorded).await
             }
         });
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1");
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1");
         let port = listener.local_addr().unwrap().port();
         let (tx, rx) = oneshot::channel::<()>();
         tokio::spawn(async move {
