@@ -11,7 +11,7 @@ use futures_util::StreamExt;
 use modelroute::Deployment;
 use modelroute::call::{ChatCall, ChatStream, Endpoint, ToolCallAssembler};
 use serde_json::{Value, json};
-use support::http::{Piece, TestServer, chunk, sse_response, streamed_response};
+use support::http::{Piece, TestServer, chunk, sse_response, streamed_response, tokio_timer};
 
 const BOUND: Duration = Duration::from_secs(30);
 
@@ -203,5 +203,68 @@ async fn a_stream_that_is_done_at_once_is_an_empty_stream() {
     )
     .await;
     assert!(events.is_empty());
+    assert!(s.is_done());
+}
+
+#[tokio::test]
+async fn a_finished_stream_gives_its_connection_back_to_the_client_pool() {
+    // The terminator of the chunked body comes a moment after [DONE]: the stream waits for it.
+    let server = TestServer::start(|_req| async {
+        streamed_response(vec![
+            Piece::Data(chunk("a")),
+            Piece::Data("[DONE]".into()),
+            Piece::Wait(Duration::from_millis(50)),
+        ])
+    })
+    .await;
+    let client = reqwest::Client::new();
+    let call = call_to(&server);
+    for _ in 0..3 {
+        let (events, s) = collect(
+            call.stream(&client, &json!({"messages": []}))
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(events.len(), 1);
+        assert!(s.is_done());
+    }
+    let peers: Vec<_> = server.requests().iter().map(|r| r.peer.unwrap()).collect();
+    assert_eq!(peers.len(), 3);
+    assert!(
+        peers.iter().all(|p| *p == peers[0]),
+        "one connection for all: {peers:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_server_that_keeps_the_stream_open_after_done_ends_it_at_the_stream_timeout() {
+    let server = TestServer::start(|_req| async {
+        streamed_response(vec![
+            Piece::Data(chunk("a")),
+            Piece::Data("[DONE]".into()),
+            Piece::Data(chunk("ignored after done")),
+            Piece::Wait(Duration::from_secs(3600)),
+        ])
+    })
+    .await;
+    let d = Deployment::from_value(json!({"model_name": "g", "litellm_params": {
+        "model": "openai/m", "api_base": server.url(), "stream_timeout": 0.3}}))
+    .unwrap();
+    let call =
+        ChatCall::new(Endpoint::resolve(d.litellm_params(), "openai/m", &|_: &str| None).unwrap())
+            .with_timer(tokio_timer());
+    let client = reqwest::Client::new();
+    let (events, s) = collect(
+        call.stream(&client, &json!({"messages": []}))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        events.len(),
+        1,
+        "the answer is complete: no error, nothing after [DONE]"
+    );
     assert!(s.is_done());
 }

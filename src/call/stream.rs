@@ -83,8 +83,12 @@ pub struct ChatStream {
     usage: Option<Usage>,
     started: bool,
     done: bool,
+    after_done: usize,
     finished: bool,
 }
+
+/// The most SSE blocks read after `[DONE]` while waiting for the end of the body.
+const AFTER_DONE_BLOCKS: usize = 16;
 
 impl fmt::Debug for ChatStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -119,6 +123,7 @@ impl ChatStream {
             usage: None,
             started: false,
             done: false,
+            after_done: 0,
             finished: false,
         }
     }
@@ -178,6 +183,9 @@ impl ChatStream {
     }
 
     fn poll_inner(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<StreamEvent, CallError>>> {
+        if self.done {
+            return self.poll_after_done(cx);
+        }
         loop {
             let block = match Pin::new(&mut self.sse).poll_next(cx) {
                 Poll::Pending => return self.poll_idle(cx),
@@ -193,13 +201,15 @@ impl ChatStream {
                 Poll::Ready(Some(Ok(block))) => block,
             };
             self.fed.store(0, Ordering::Relaxed);
-            self.last_activity = Instant::now();
+            if self.settings.idle.is_some() {
+                self.last_activity = Instant::now();
+            }
             let Some(data) = block.data else {
                 continue; // id / retry only
             };
             if data == "[DONE]" {
                 self.done = true;
-                return Poll::Ready(None);
+                return self.poll_after_done(cx);
             }
             let peek: Peek = match serde_json::from_str(&data) {
                 Ok(p) => p,
@@ -239,6 +249,32 @@ impl ChatStream {
                 }
             }
             return Poll::Ready(Some(Ok(StreamEvent { data, usage })));
+        }
+    }
+
+    /// After `[DONE]`, the stream ends with the body, as the OpenAI SDK does ("consume the rest of the
+    /// stream"): the chunked terminator follows `[DONE]`, and a body read to its end gives the connection back
+    /// to the client's pool (else it is closed, and the next request pays a new connection, a TLS handshake
+    /// over the network). Bounded: at most [`AFTER_DONE_BLOCKS`] blocks are skipped, a quiet period past the
+    /// stream timeout (with a timer) or an error ends it too; the answer is complete either way.
+    fn poll_after_done(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<StreamEvent, CallError>>> {
+        loop {
+            match Pin::new(&mut self.sse).poll_next(cx) {
+                Poll::Ready(Some(Ok(_))) if self.after_done < AFTER_DONE_BLOCKS => {
+                    self.after_done += 1;
+                    self.last_activity = Instant::now();
+                }
+                Poll::Ready(_) => return Poll::Ready(None),
+                Poll::Pending => {
+                    return match self.poll_idle(cx) {
+                        Poll::Pending => Poll::Pending,
+                        Poll::Ready(_) => Poll::Ready(None),
+                    };
+                }
+            }
         }
     }
 

@@ -9,6 +9,7 @@
 //! ```
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -30,6 +31,8 @@ pub struct Recorded {
     pub headers: HeaderMap,
     /// The body.
     pub body: Bytes,
+    /// The client's address: one port per TCP connection.
+    pub peer: Option<SocketAddr>,
 }
 
 impl Recorded {
@@ -74,6 +77,10 @@ impl TestServer {
                         .path_and_query()
                         .map(|p| p.to_string())
                         .unwrap_or_default(),
+                    peer: parts
+                        .extensions
+                        .get::<axum::extract::ConnectInfo<SocketAddr>>()
+                        .map(|c| c.0),
                     headers: parts.headers,
                     body,
                 };
@@ -87,12 +94,15 @@ impl TestServer {
         let port = listener.local_addr().unwrap().port();
         let (tx, rx) = oneshot::channel::<()>();
         tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await
-                .ok();
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await
+            .ok();
         });
         TestServer {
             port,
