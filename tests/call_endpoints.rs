@@ -139,7 +139,9 @@ async fn each_provider_prefix_is_called_on_its_endpoint_with_its_credential_head
 async fn environment_variables_fill_what_litellm_params_leave_out_as_litellm_reads_them() {
     let server = recorder().await;
     let url = server.url();
-    let cases: Vec<(Value, Vec<(&str, String)>, &str, Option<&str>, &str)> = vec![
+    // (litellm_params, environment, path+query, credential, the header that carries it)
+    type Case<'a> = (Value, Vec<(&'a str, String)>, &'a str, Option<&'a str>, &'a str);
+    let cases: Vec<Case> = vec![
         (
             json!({"model": "gpt-4o"}), // a bare OpenAI model: LiteLLM sends it to OpenAI
             vec![

@@ -31,7 +31,7 @@
 //!
 //! **Body parameters.** LiteLLM calls `completion(**{**litellm_params, **request})`: every `litellm_params` key
 //! it does not keep for itself (credentials, routing, pricing, logging, timeouts: the
-//! [`LITELLM_SETTINGS`](super::LITELLM_SETTINGS) list, generated from LiteLLM) reaches the request body,
+//! [`LITELLM_SETTINGS`] list, generated from LiteLLM) reaches the request body,
 //! `temperature` or `max_tokens` as well as keys it does not know (`top_k`, sent through the OpenAI SDK's
 //! `extra_body`); `extra_body` itself is flattened into the body; the request's own fields win. That is what
 //! [`Endpoint::body_params`] holds. LiteLLM's per-model translation of OpenAI parameters (`max_tokens` to
@@ -697,11 +697,10 @@ mod tests {
                 matches!(&err, CallError::MissingApiBase { variable, .. } if *variable == var),
                 "{model}: {err}"
             );
-            assert_eq!(
+            assert!(
                 url(json!({"model": model}), &[(var, "http://127.0.0.1:9/x")])
                     .unwrap()
-                    .starts_with("http://127.0.0.1:9/x/"),
-                true
+                    .starts_with("http://127.0.0.1:9/x/")
             );
         }
     }

@@ -61,7 +61,8 @@
 //!
 //! # Bounds
 //! A non-streamed body is read up to [`ChatCall::max_body_bytes`] (32 MiB by default); a stream holds at
-//! most [`ChatCall::max_event_bytes`] (8 MiB) received since the last complete event, plus one network chunk;
+//! most [`ChatCall::max_event_bytes`] (8 MiB) received since the last complete event, beside the network chunk
+//! being read;
 //! error bodies are read up to 64 KiB and kept up to 16 KiB. Anything larger is [`CallError::TooLarge`],
 //! never an allocation.
 
@@ -344,8 +345,10 @@ impl ChatCall {
         self
     }
 
-    /// The most a stream holds for one event (bytes received since the last complete event);
-    /// default [`DEFAULT_MAX_EVENT_BYTES`].
+    /// The most a stream holds for one event (bytes received since the last complete event). The body is
+    /// parsed in pieces of an eighth of the limit (64 KiB at most), so the bound holds give or take a piece:
+    /// an event up to 7/8 of it always passes, one over 9/8 of it is [`CallError::TooLarge`]; default
+    /// [`DEFAULT_MAX_EVENT_BYTES`].
     pub fn max_event_bytes(mut self, bytes: usize) -> Self {
         self.max_event_bytes = bytes;
         self

@@ -5,8 +5,9 @@
 //! error object (`data: {"error": ...}` or `event: error`) ends the stream with [`CallError::Upstream`]; a
 //! `usage` is kept for [`ChatStream::usage`] (the usage-only chunk the call asked for on your behalf is not
 //! yielded); an end of the body before `[DONE]` is [`CallError::Incomplete`]; more than `max_event_bytes`
-//! received without completing an event is [`CallError::TooLarge`] (memory stays bounded by that plus one
-//! network chunk). After an error the stream ends.
+//! received without completing an event is [`CallError::TooLarge`] (give or take an eighth of the limit: the
+//! body is parsed in pieces; memory stays bounded by 9/8 of it plus the network chunk being read). After an
+//! error the stream ends.
 
 use std::fmt;
 use std::pin::Pin;
@@ -105,9 +106,46 @@ impl fmt::Debug for ChatStream {
 impl ChatStream {
     pub(crate) fn new(mut resp: reqwest::Response, settings: StreamSettings) -> Self {
         let headers = std::mem::take(resp.headers_mut());
+        Self::over(reqwest::Body::from(resp), headers, settings)
+    }
+
+    /// A stream over a body already received (a recorded stream, a test, a fuzz target), parsed exactly as
+    /// a live one, up to `max_event_bytes` per event. Every item is ready at once: poll it with any executor,
+    /// or `futures_util::FutureExt::now_or_never`.
+    ///
+    /// ```
+    /// use futures_util::{FutureExt, StreamExt};
+    /// use modelroute::call::ChatStream;
+    /// let body = b"data: {\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":1}}\n\ndata: [DONE]\n\n";
+    /// let mut s = ChatStream::from_body(body.to_vec(), 1 << 20);
+    /// let event = s.next().now_or_never().unwrap().unwrap()?;
+    /// assert_eq!(event.usage().unwrap().total_tokens, 4);
+    /// assert!(s.next().now_or_never().unwrap().is_none());
+    /// assert!(s.is_done());
+    /// # Ok::<(), modelroute::CallError>(())
+    /// ```
+    pub fn from_body(body: Vec<u8>, max_event_bytes: usize) -> Self {
+        Self::over(
+            reqwest::Body::from(body),
+            HeaderMap::new(),
+            StreamSettings {
+                endpoint: Arc::from("(body)"),
+                secrets: Arc::from(Vec::new()),
+                max_event_bytes,
+                hide_usage: false,
+                timer: None,
+                idle: None,
+                start: Instant::now(),
+                status: 200,
+            },
+        )
+    }
+
+    fn over(body: reqwest::Body, headers: HeaderMap, settings: StreamSettings) -> Self {
         let fed = Arc::new(AtomicUsize::new(0));
         let frames = Frames {
-            body: reqwest::Body::from(resp),
+            body,
+            rest: Bytes::new(),
             fed: fed.clone(),
             limit: settings.max_event_bytes,
         };
@@ -343,7 +381,11 @@ impl Stream for ChatStream {
         if let Some(first) = this.first.take() {
             return Poll::Ready(Some(Ok(first)));
         }
-        this.poll_event(cx)
+        let out = this.poll_event(cx);
+        if let Poll::Ready(Some(Ok(_))) = out {
+            this.started = true;
+        }
+        out
     }
 }
 
@@ -358,35 +400,52 @@ struct Peek {
     choices: Option<Vec<IgnoredAny>>,
 }
 
-/// reqwest's body as a stream of data frames, failing once more than `limit` bytes arrive without a
-/// complete event (the stream resets `fed` at each event).
+/// reqwest's body as a stream of data pieces, failing once more than `limit` bytes were handed to the parser
+/// without a complete event coming out (the stream resets `fed` at each event). Frames are cut (without
+/// copying) into pieces of at most `limit / 8` bytes (64 KiB at most), so that a large network frame of many
+/// small events is not mistaken for one large event. The piece that ends an event may hold the start of the
+/// next, which the count then misses: an event up to 7/8 of the limit always passes, one over 9/8 of it never
+/// does, and the parser never holds more than 9/8 of the limit (tests/call_stream_proptest.rs).
 struct Frames {
     body: reqwest::Body,
+    rest: Bytes,
     fed: Arc<AtomicUsize>,
     limit: usize,
+}
+
+impl Frames {
+    fn piece(&mut self) -> Bytes {
+        let size = (self.limit / 8).clamp(1, 64 * 1024);
+        if self.rest.len() <= size {
+            std::mem::take(&mut self.rest)
+        } else {
+            self.rest.split_to(size)
+        }
+    }
 }
 
 impl Stream for Frames {
     type Item = Result<Bytes, FrameError>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        loop {
+        while self.rest.is_empty() {
             match Pin::new(&mut self.body).poll_frame(cx) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(None) => return Poll::Ready(None),
                 Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(FrameError::Body(e)))),
                 Poll::Ready(Some(Ok(frame))) => {
-                    let Ok(data) = frame.into_data() else {
-                        continue; // trailers
-                    };
-                    let fed = self.fed.fetch_add(data.len(), Ordering::Relaxed) + data.len();
-                    if fed > self.limit {
-                        return Poll::Ready(Some(Err(FrameError::TooLarge(self.limit))));
+                    if let Ok(data) = frame.into_data() {
+                        self.rest = data; // (trailers are skipped)
                     }
-                    return Poll::Ready(Some(Ok(data)));
                 }
             }
         }
+        let piece = self.piece();
+        let fed = self.fed.fetch_add(piece.len(), Ordering::Relaxed) + piece.len();
+        if fed > self.limit {
+            return Poll::Ready(Some(Err(FrameError::TooLarge(self.limit))));
+        }
+        Poll::Ready(Some(Ok(piece)))
     }
 }
 
