@@ -140,7 +140,13 @@ async fn environment_variables_fill_what_litellm_params_leave_out_as_litellm_rea
     let server = recorder().await;
     let url = server.url();
     // (litellm_params, environment, path+query, credential, the header that carries it)
-    type Case<'a> = (Value, Vec<(&'a str, String)>, &'a str, Option<&'a str>, &'a str);
+    type Case<'a> = (
+        Value,
+        Vec<(&'a str, String)>,
+        &'a str,
+        Option<&'a str>,
+        &'a str,
+    );
     let cases: Vec<Case> = vec![
         (
             json!({"model": "gpt-4o"}), // a bare OpenAI model: LiteLLM sends it to OpenAI

@@ -20,7 +20,11 @@ fn read(body: Vec<u8>, limit: usize) -> (Vec<String>, Option<modelroute::CallErr
     let mut s = ChatStream::from_body(body, limit);
     let mut out = Vec::new();
     loop {
-        match s.next().now_or_never().expect("in-memory streams are never pending") {
+        match s
+            .next()
+            .now_or_never()
+            .expect("in-memory streams are never pending")
+        {
             Some(Ok(e)) => out.push(e.into_data()),
             Some(Err(e)) => return (out, Some(e), s.is_done()),
             None => return (out, None, s.is_done()),
