@@ -6,6 +6,12 @@
 
 use std::sync::Arc;
 
+#[cfg(feature = "openai")]
+mod call;
+#[cfg(feature = "openai")]
+#[cfg_attr(docsrs, doc(cfg(feature = "openai")))]
+pub use call::CallError;
+
 /// A base URL that cannot identify a server. See [`BaseUrl`](crate::BaseUrl).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]

@@ -22,6 +22,9 @@
 //!    offers, with typed outcomes (unreachable, timed out, unauthorized, malformed, too large).
 //! 4. **Model cache** ([`cache`]): one list per server *and* key, in memory, on disk and in flight; stale
 //!    lists served while revalidating; a configured model is checked against a list, never replaced.
+//! 5. **The call** (`call`, feature `openai`): the caller's OpenAI-compatible JSON body sent to the routed
+//!    deployment's endpoint (by provider prefix, with its key, headers, parameters and timeouts), streamed or
+//!    not, with typed failures (status, error body, `Retry-After`, before or after the first event).
 //!
 //! ```
 //! use modelroute::config::RouterConfig;
@@ -43,6 +46,7 @@
 //!
 //! ## Features
 //! - `yaml`: load LiteLLM `config.yaml` files.
+//! - `openai`: send OpenAI-compatible chat completions to routed deployments (`call`).
 //!
 //! ## Errors
 //! One `#[non_exhaustive]` enum per concept in [`error`], each with predicates (for example
@@ -56,6 +60,9 @@
 pub mod base_url;
 pub mod cache;
 pub mod catalog;
+#[cfg(feature = "openai")]
+#[cfg_attr(docsrs, doc(cfg(feature = "openai")))]
+pub mod call;
 pub mod clock;
 pub mod config;
 pub mod deployment;
@@ -76,6 +83,9 @@ pub use catalog::ModelCatalog;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::RouterConfig;
 pub use deployment::{Deployment, DeploymentId, LiteLlmParams, ModelInfo};
+#[cfg(feature = "openai")]
+#[cfg_attr(docsrs, doc(cfg(feature = "openai")))]
+pub use error::CallError;
 pub use error::{
     BaseUrlError, CacheError, CatalogError, ChangeError, ConfigError, DeploymentError,
     DiscoveryError, DiskIssue, EntryError, NumberProblem, ParseError, PatternError, RouteError,

@@ -41,7 +41,7 @@
 
 use std::fmt;
 
-mod http;
+pub(crate) mod http;
 mod json;
 pub mod litellm;
 pub mod lmstudio;

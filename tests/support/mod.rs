@@ -1,5 +1,6 @@
 //! Support code shared by the integration tests. A test file uses it with `mod support;`.
 //!
+//! - [`http`]: real HTTP servers on 127.0.0.1 that record requests and fail on purpose (axum).
 //! - [`litellm`]: installs a pinned LiteLLM proxy once (into `<target>/litellm-venv`) and starts real
 //!   proxies on 127.0.0.1 ([`litellm::LiteLlmProxy`]).
 //! - [`parity`]: runs one routing scenario in modelroute's `Router` and in LiteLLM's own `Router`
@@ -8,5 +9,6 @@
 // Every integration test file is its own crate and uses only part of this module.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod http;
 pub mod litellm;
 pub mod parity;
