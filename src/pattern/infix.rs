@@ -1,0 +1,394 @@
+//! The inner literals of a large bucket: patterns that share both their literal prefix and their literal
+//! suffix (`pre/*-v1-*` … `pre/*-v9999-*`), indexed so that a lookup finds the ones whose inner literals
+//! occur in the requested name without comparing the others.
+//!
+//! An inner literal is the text between two `*`s (`-v1-` above). Each distinct non-empty one is a key of an
+//! [`AffixIndex`]. A lookup walks the middle of the name (between the bucket's prefix and suffix) and, at each
+//! position where a literal may start, probes that index for the literals starting there, the way the
+//! prefix index probes a name's prefixes. Positions are found with `memchr` when the literals start with at
+//! most three distinct bytes (real ones start with a separator: `-`, `/`, `.`), so a long name without those
+//! bytes is skipped at memory speed; otherwise every byte is tested against the set of first bytes.
+//!
+//! Each pattern is filed under one of its literals: the one with the fewest patterns filed under it when
+//! the pattern was added (so `pre/*/chat/*-v<i>-*` are filed under their `-v<i>-`, not under the shared
+//! `/chat/`). A lookup examines only the patterns filed under a literal it found, in precedence order,
+//! stopping at the first that matches (for the best match). A pattern with one inner literal matches as
+//! soon as it is found; one with several is checked on the recorded occurrences: each literal at its first
+//! occurrence after the previous one ends (placing each as early as possible finds a fit whenever one
+//! exists). Patterns without a non-empty inner literal (`pre/*-*`, `pre/**-*`) match any middle and are
+//! kept apart, as is a pattern without `*` (it matches only an empty middle).
+//!
+//! Writes add or remove one key and one filed entry: no rebuild, microseconds whatever the bucket's size.
+
+use std::collections::HashMap;
+
+use super::affix::{AffixIndex, Anchor};
+use super::{EntryIdx, Pattern, Rank};
+
+/// Index of a literal in [`Infix::literals`].
+type LitId = u32;
+
+/// A pattern filed under a literal (or with the patterns that have none).
+#[derive(Debug)]
+struct Filed {
+    rank: Rank,
+    idx: EntryIdx,
+    /// Its non-empty inner literals, in order (repeats kept).
+    lits: Box<[LitId]>,
+    /// A pattern without `*`: matches only an empty middle.
+    exact: bool,
+}
+
+/// One distinct inner literal.
+#[derive(Debug)]
+struct Literal {
+    len: usize,
+    first: u8,
+    /// Uses by the bucket's patterns (a pattern using it twice counts twice).
+    uses: u32,
+    /// The patterns filed under it, in precedence order.
+    filed: Vec<Filed>,
+}
+
+/// The bytes literals start with: counted, with a bit set, and listed when there are at most three
+/// (for `memchr`).
+#[derive(Debug)]
+struct StartBytes {
+    counts: Box<[u32; 256]>,
+    bits: [u64; 4],
+    few: Option<([u8; 3], usize)>,
+}
+
+impl StartBytes {
+    fn new() -> Self {
+        StartBytes {
+            counts: Box::new([0; 256]),
+            bits: [0; 4],
+            few: Some(([0; 3], 0)),
+        }
+    }
+
+    fn add(&mut self, b: u8) {
+        self.counts[usize::from(b)] += 1;
+        if self.counts[usize::from(b)] == 1 {
+            self.refresh();
+        }
+    }
+
+    fn sub(&mut self, b: u8) {
+        self.counts[usize::from(b)] -= 1;
+        if self.counts[usize::from(b)] == 0 {
+            self.refresh();
+        }
+    }
+
+    fn refresh(&mut self) {
+        self.bits = [0; 4];
+        let mut few = [0u8; 3];
+        let mut n = 0;
+        for b in 0..=255u8 {
+            if self.counts[usize::from(b)] > 0 {
+                self.bits[usize::from(b >> 6)] |= 1 << (b & 63);
+                if n < few.len() {
+                    few[n] = b;
+                }
+                n += 1;
+            }
+        }
+        self.few = (n <= few.len()).then_some((few, n));
+    }
+
+    /// Calls `f(i)` for every `i` where `hay[i]` is a start byte, in order.
+    #[inline]
+    fn each(&self, hay: &[u8], mut f: impl FnMut(usize)) {
+        match self.few {
+            Some((_, 0)) => {}
+            Some(([a, _, _], 1)) => memchr::memchr_iter(a, hay).for_each(f),
+            Some(([a, b, _], 2)) => memchr::memchr2_iter(a, b, hay).for_each(f),
+            Some(([a, b, c], _)) => memchr::memchr3_iter(a, b, c, hay).for_each(f),
+            None => {
+                for (i, &b) in hay.iter().enumerate() {
+                    if self.bits[usize::from(b >> 6)] & (1 << (b & 63)) != 0 {
+                        f(i);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The literals found in one middle: (literal, start), sorted by literal then start once all are in. The
+/// first few are kept inline (a name usually holds one or two).
+struct Occurrences {
+    inline: [(LitId, usize); 8],
+    len: usize,
+    spill: Vec<(LitId, usize)>,
+}
+
+impl Occurrences {
+    fn new() -> Self {
+        Occurrences {
+            inline: [(0, 0); 8],
+            len: 0,
+            spill: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, found: (LitId, usize)) {
+        if self.spill.is_empty() && self.len < self.inline.len() {
+            self.inline[self.len] = found;
+            self.len += 1;
+            return;
+        }
+        if self.spill.is_empty() {
+            self.spill.extend_from_slice(&self.inline[..self.len]);
+        }
+        self.spill.push(found);
+    }
+
+    fn as_slice(&self) -> &[(LitId, usize)] {
+        if self.spill.is_empty() {
+            &self.inline[..self.len]
+        } else {
+            &self.spill
+        }
+    }
+
+    fn sort(&mut self) {
+        if self.spill.is_empty() {
+            self.inline[..self.len].sort_unstable();
+        } else {
+            self.spill.sort_unstable();
+        }
+    }
+
+    /// The start of the first occurrence of `lit` at or after `from`.
+    fn first_from(&self, lit: LitId, from: usize) -> Option<usize> {
+        let all = self.as_slice();
+        let at = all.partition_point(|&(l, s)| (l, s) < (lit, from));
+        all.get(at).and_then(|&(l, s)| (l == lit).then_some(s))
+    }
+
+    /// Each literal found, once.
+    fn distinct(&self) -> impl Iterator<Item = LitId> + '_ {
+        let all = self.as_slice();
+        all.iter()
+            .enumerate()
+            .filter(|&(i, &(l, _))| i == 0 || all[i - 1].0 != l)
+            .map(|(_, &(l, _))| l)
+    }
+}
+
+/// The patterns of one bucket, indexed by their inner literals.
+#[derive(Debug)]
+pub(crate) struct Infix {
+    keys: AffixIndex<LitId>,
+    literals: Vec<Option<Literal>>,
+    free: Vec<LitId>,
+    starts: StartBytes,
+    /// Patterns without a non-empty inner literal, in precedence order.
+    always: Vec<Filed>,
+    /// Each pattern's literal it is filed under (`None`: in `always`).
+    filed_under: HashMap<EntryIdx, Option<LitId>>,
+}
+
+/// Inserts `filed` into `list`, keeping precedence order.
+fn insert_ranked(list: &mut Vec<Filed>, filed: Filed) {
+    let at = list.partition_point(|f| f.rank < filed.rank);
+    list.insert(at, filed);
+}
+
+impl Infix {
+    pub(crate) fn new() -> Self {
+        Infix {
+            keys: AffixIndex::new(Anchor::Start),
+            literals: Vec::new(),
+            free: Vec::new(),
+            starts: StartBytes::new(),
+            always: Vec::new(),
+            filed_under: HashMap::new(),
+        }
+    }
+
+    /// Number of patterns.
+    pub(crate) fn len(&self) -> usize {
+        self.filed_under.len()
+    }
+
+    /// The patterns held, in no particular order.
+    pub(crate) fn ids(&self) -> impl Iterator<Item = EntryIdx> + '_ {
+        self.filed_under.keys().copied()
+    }
+
+    fn literal(&self, id: LitId) -> &Literal {
+        self.literals[id as usize].as_ref().expect("live literal")
+    }
+
+    fn literal_mut(&mut self, id: LitId) -> &mut Literal {
+        self.literals[id as usize].as_mut().expect("live literal")
+    }
+
+    /// The id of `text`, added if new; counts one more use.
+    fn use_literal(&mut self, text: &[u8]) -> LitId {
+        let id = match self.keys.get_mut(text) {
+            Some(id) => *id,
+            None => {
+                let literal = Literal {
+                    len: text.len(),
+                    first: text[0],
+                    uses: 0,
+                    filed: Vec::new(),
+                };
+                let id = match self.free.pop() {
+                    Some(id) => {
+                        self.literals[id as usize] = Some(literal);
+                        id
+                    }
+                    None => {
+                        self.literals.push(Some(literal));
+                        (self.literals.len() - 1) as LitId
+                    }
+                };
+                self.keys.insert_new(text, id);
+                self.starts.add(text[0]);
+                id
+            }
+        };
+        self.literal_mut(id).uses += 1;
+        id
+    }
+
+    /// Counts one use less of `text`; forgets it after its last use.
+    fn release_literal(&mut self, text: &[u8]) {
+        let Some(&mut id) = self.keys.get_mut(text) else {
+            return;
+        };
+        let literal = self.literal_mut(id);
+        literal.uses -= 1;
+        if literal.uses == 0 {
+            let first = literal.first;
+            self.keys.remove(text);
+            self.starts.sub(first);
+            self.literals[id as usize] = None;
+            self.free.push(id);
+        }
+    }
+
+    /// Adds the pattern `idx` (not present).
+    pub(crate) fn add(&mut self, idx: EntryIdx, pattern: &Pattern, rank: Rank) {
+        let lits: Box<[LitId]> = pattern
+            .inner_literals()
+            .map(|l| self.use_literal(l.as_bytes()))
+            .collect();
+        let anchor = lits.iter().copied().min_by_key(|&id| {
+            let l = self.literal(id);
+            (l.filed.len(), std::cmp::Reverse(l.len))
+        });
+        let filed = Filed {
+            rank,
+            idx,
+            lits,
+            exact: pattern.wildcards() == 0,
+        };
+        match anchor {
+            Some(id) => insert_ranked(&mut self.literal_mut(id).filed, filed),
+            None => insert_ranked(&mut self.always, filed),
+        }
+        self.filed_under.insert(idx, anchor);
+    }
+
+    /// Removes the pattern `idx`, which is `pattern`.
+    pub(crate) fn remove(&mut self, idx: EntryIdx, pattern: &Pattern) {
+        let Some(anchor) = self.filed_under.remove(&idx) else {
+            return;
+        };
+        let list = match anchor {
+            Some(id) => &mut self.literal_mut(id).filed,
+            None => &mut self.always,
+        };
+        list.retain(|f| f.idx != idx);
+        for l in pattern.inner_literals() {
+            self.release_literal(l.as_bytes());
+        }
+    }
+
+    /// Where the literals occur in `bytes[lo..hi]`.
+    fn occurrences(&self, bytes: &[u8], lo: usize, hi: usize) -> Occurrences {
+        let mut found = Occurrences::new();
+        if !self.keys.is_empty() {
+            let middle = &bytes[lo..hi];
+            self.starts.each(middle, |at| {
+                self.keys.visit(&middle[at..], middle.len() - at, |_, &id| {
+                    found.push((id, lo + at))
+                });
+            });
+        }
+        found.sort();
+        found
+    }
+
+    /// Whether `filed`'s literals fit in order in the middle starting at `lo` (its anchor was found).
+    fn fits(&self, filed: &Filed, occurrences: &Occurrences, lo: usize) -> bool {
+        #[cfg(test)]
+        super::work::pattern_checked();
+        if filed.lits.len() == 1 {
+            return true;
+        }
+        let mut at = lo;
+        for &id in &filed.lits {
+            match occurrences.first_from(id, at) {
+                Some(start) => at = start + self.literal(id).len,
+                None => return false,
+            }
+        }
+        true
+    }
+
+    /// The pattern of highest precedence that matches the middle `bytes[lo..hi]` and precedes `bound`.
+    pub(crate) fn best(
+        &self,
+        bytes: &[u8],
+        lo: usize,
+        hi: usize,
+        bound: Option<Rank>,
+    ) -> Option<EntryIdx> {
+        let beats = |best: Option<&Filed>, rank: Rank| {
+            bound.is_none_or(|b| rank < b) && best.is_none_or(|b| rank < b.rank)
+        };
+        let mut best = self
+            .always
+            .iter()
+            .take_while(|f| beats(None, f.rank))
+            .find(|f| !f.exact || lo == hi);
+        let occurrences = self.occurrences(bytes, lo, hi);
+        for id in occurrences.distinct() {
+            for filed in &self.literal(id).filed {
+                if !beats(best, filed.rank) {
+                    break;
+                }
+                if self.fits(filed, &occurrences, lo) {
+                    best = Some(filed);
+                    break;
+                }
+            }
+        }
+        best.map(|f| f.idx)
+    }
+
+    /// Calls `visit` for every pattern that matches the middle `bytes[lo..hi]`.
+    pub(crate) fn all(&self, bytes: &[u8], lo: usize, hi: usize, mut visit: impl FnMut(EntryIdx)) {
+        for f in &self.always {
+            if !f.exact || lo == hi {
+                visit(f.idx);
+            }
+        }
+        let occurrences = self.occurrences(bytes, lo, hi);
+        for id in occurrences.distinct() {
+            for filed in &self.literal(id).filed {
+                if self.fits(filed, &occurrences, lo) {
+                    visit(filed.idx);
+                }
+            }
+        }
+    }
+}
