@@ -414,6 +414,22 @@ fn shared_summary() {
             at_10k / at_100
         );
     }
+    // Names made to cost the most at 10,000 patterns: every byte may start a literal (`-`), or the name is
+    // one literal repeated (every occurrence recorded).
+    let router = shared_router(10_000);
+    for (what, unit) in [("every byte `-`", "-"), ("`-v1-` repeated", "-v1-")] {
+        let costs: Vec<String> = [1_024, 10_000]
+            .map(|len| {
+                let name = format!("pre/{}", unit.repeat((len - 4) / unit.len()));
+                let ns = per_call(|_| {
+                    black_box(router.lookup(name.as_str()).is_some());
+                });
+                format!("{} B: {:.2} µs", name.len(), ns / 1000.0)
+            })
+            .into();
+        println!("hostile name, {what}: {}", costs.join(", "));
+    }
+    drop(router);
     let mut router = shared_router(10_000);
     let extra = Arc::new(shared_deployment(10_000));
     let write = per_call(|_| {

@@ -43,73 +43,136 @@ struct Filed {
 #[derive(Debug)]
 struct Literal {
     len: usize,
-    first: u8,
     /// Uses by the bucket's patterns (a pattern using it twice counts twice).
     uses: u32,
     /// The patterns filed under it, in precedence order.
     filed: Vec<Filed>,
 }
 
-/// The bytes literals start with: counted, with a bit set, and listed when there are at most three
-/// (for `memchr`).
+/// A set of small keys (bytes, byte pairs) with a count per key, so that removing one of several
+/// literals with the same key keeps it; tested with one bit.
 #[derive(Debug)]
-struct StartBytes {
-    counts: Box<[u32; 256]>,
-    bits: [u64; 4],
+struct CountedBits<const WORDS: usize> {
+    counts: HashMap<u16, u32>,
+    bits: Box<[u64; WORDS]>,
+}
+
+impl<const WORDS: usize> CountedBits<WORDS> {
+    fn new() -> Self {
+        CountedBits {
+            counts: HashMap::new(),
+            bits: Box::new([0; WORDS]),
+        }
+    }
+
+    /// Adds `key`; returns whether it is new.
+    fn add(&mut self, key: u16) -> bool {
+        let count = self.counts.entry(key).or_insert(0);
+        *count += 1;
+        self.bits[usize::from(key >> 6)] |= 1 << (key & 63);
+        *count == 1
+    }
+
+    /// Removes `key` once; returns whether it is gone.
+    fn sub(&mut self, key: u16) -> bool {
+        let Some(count) = self.counts.get_mut(&key) else {
+            return false;
+        };
+        *count -= 1;
+        if *count > 0 {
+            return false;
+        }
+        self.counts.remove(&key);
+        self.bits[usize::from(key >> 6)] &= !(1 << (key & 63));
+        true
+    }
+
+    #[inline]
+    fn has(&self, key: u16) -> bool {
+        self.bits[usize::from(key >> 6)] & (1 << (key & 63)) != 0
+    }
+}
+
+fn pair(a: u8, b: u8) -> u16 {
+    u16::from(a) << 8 | u16::from(b)
+}
+
+/// Where a literal may start: its first byte, and its first two bytes (or the byte alone for a one-byte
+/// literal). The first bytes are listed when there are at most three, for `memchr`.
+#[derive(Debug)]
+struct Starts {
+    first: CountedBits<4>,
+    /// One-byte literals.
+    single: CountedBits<4>,
+    /// The first two bytes of longer literals.
+    pairs: CountedBits<1024>,
     few: Option<([u8; 3], usize)>,
 }
 
-impl StartBytes {
+impl Starts {
     fn new() -> Self {
-        StartBytes {
-            counts: Box::new([0; 256]),
-            bits: [0; 4],
+        Starts {
+            first: CountedBits::new(),
+            single: CountedBits::new(),
+            pairs: CountedBits::new(),
             few: Some(([0; 3], 0)),
         }
     }
 
-    fn add(&mut self, b: u8) {
-        self.counts[usize::from(b)] += 1;
-        if self.counts[usize::from(b)] == 1 {
+    /// Adds a literal (not empty).
+    fn add(&mut self, literal: &[u8]) {
+        match literal {
+            [b] => self.single.add(u16::from(*b)),
+            [a, b, ..] => self.pairs.add(pair(*a, *b)),
+            [] => return,
+        };
+        if self.first.add(u16::from(literal[0])) {
             self.refresh();
         }
     }
 
-    fn sub(&mut self, b: u8) {
-        self.counts[usize::from(b)] -= 1;
-        if self.counts[usize::from(b)] == 0 {
+    /// Removes a literal added before.
+    fn sub(&mut self, literal: &[u8]) {
+        match literal {
+            [b] => self.single.sub(u16::from(*b)),
+            [a, b, ..] => self.pairs.sub(pair(*a, *b)),
+            [] => return,
+        };
+        if self.first.sub(u16::from(literal[0])) {
             self.refresh();
         }
     }
 
     fn refresh(&mut self) {
-        self.bits = [0; 4];
         let mut few = [0u8; 3];
-        let mut n = 0;
-        for b in 0..=255u8 {
-            if self.counts[usize::from(b)] > 0 {
-                self.bits[usize::from(b >> 6)] |= 1 << (b & 63);
-                if n < few.len() {
-                    few[n] = b;
-                }
-                n += 1;
-            }
+        let n = self.first.counts.len();
+        for (slot, &key) in few.iter_mut().zip(self.first.counts.keys()) {
+            *slot = key as u8;
         }
         self.few = (n <= few.len()).then_some((few, n));
     }
 
-    /// Calls `f(i)` for every `i` where `hay[i]` is a start byte, in order.
+    /// Calls `f(i)` for every `i`, in order, where a literal may start in `hay`: `hay[i]` starts a literal
+    /// and, unless it is a whole one, `hay[i + 1]` follows it in one.
     #[inline]
     fn each(&self, hay: &[u8], mut f: impl FnMut(usize)) {
+        let mut at = |i: usize| {
+            let b = hay[i];
+            if self.single.has(u16::from(b))
+                || hay.get(i + 1).is_some_and(|&c| self.pairs.has(pair(b, c)))
+            {
+                f(i);
+            }
+        };
         match self.few {
             Some((_, 0)) => {}
-            Some(([a, _, _], 1)) => memchr::memchr_iter(a, hay).for_each(f),
-            Some(([a, b, _], 2)) => memchr::memchr2_iter(a, b, hay).for_each(f),
-            Some(([a, b, c], _)) => memchr::memchr3_iter(a, b, c, hay).for_each(f),
+            Some(([a, _, _], 1)) => memchr::memchr_iter(a, hay).for_each(at),
+            Some(([a, b, _], 2)) => memchr::memchr2_iter(a, b, hay).for_each(at),
+            Some(([a, b, c], _)) => memchr::memchr3_iter(a, b, c, hay).for_each(at),
             None => {
                 for (i, &b) in hay.iter().enumerate() {
-                    if self.bits[usize::from(b >> 6)] & (1 << (b & 63)) != 0 {
-                        f(i);
+                    if self.first.has(u16::from(b)) {
+                        at(i);
                     }
                 }
             }
@@ -185,7 +248,7 @@ pub(crate) struct Infix {
     keys: AffixIndex<LitId>,
     literals: Vec<Option<Literal>>,
     free: Vec<LitId>,
-    starts: StartBytes,
+    starts: Starts,
     /// Patterns without a non-empty inner literal, in precedence order.
     always: Vec<Filed>,
     /// Each pattern's literal it is filed under (`None`: in `always`).
@@ -204,7 +267,7 @@ impl Infix {
             keys: AffixIndex::new(Anchor::Start),
             literals: Vec::new(),
             free: Vec::new(),
-            starts: StartBytes::new(),
+            starts: Starts::new(),
             always: Vec::new(),
             filed_under: HashMap::new(),
         }
@@ -235,7 +298,6 @@ impl Infix {
             None => {
                 let literal = Literal {
                     len: text.len(),
-                    first: text[0],
                     uses: 0,
                     filed: Vec::new(),
                 };
@@ -250,7 +312,7 @@ impl Infix {
                     }
                 };
                 self.keys.insert_new(text, id);
-                self.starts.add(text[0]);
+                self.starts.add(text);
                 id
             }
         };
@@ -266,9 +328,8 @@ impl Infix {
         let literal = self.literal_mut(id);
         literal.uses -= 1;
         if literal.uses == 0 {
-            let first = literal.first;
             self.keys.remove(text);
-            self.starts.sub(first);
+            self.starts.sub(text);
             self.literals[id as usize] = None;
             self.free.push(id);
         }
