@@ -11,7 +11,7 @@ use super::{Entry, EntryIdx, Pattern};
 /// A bucket with more patterns than this indexes their inner literals ([`Infix`]); one that shrinks to half
 /// as many compares them one by one again. Below it, comparing costs less than the index (and takes no
 /// memory): a few patterns, each compared in time linear in the name's length.
-pub(crate) const INDEX_ABOVE: usize = 8;
+const INDEX_ABOVE: usize = 8;
 
 /// The patterns with one prefix and one suffix; never empty while stored.
 #[derive(Debug)]

@@ -7,7 +7,9 @@
 //! position where a literal may start, probes that index for the literals starting there, the way the
 //! prefix index probes a name's prefixes. Positions are found with `memchr` when the literals start with at
 //! most three distinct bytes (real ones start with a separator: `-`, `/`, `.`), so a long name without those
-//! bytes is skipped at memory speed; otherwise every byte is tested against the set of first bytes.
+//! bytes is skipped at memory speed; otherwise every byte is tested against the set of first bytes. A
+//! position is probed only if its first two bytes begin a literal (or its byte is a whole one), so a name
+//! made of separators costs a bit test per byte, not a probe.
 //!
 //! Each pattern is filed under one of its literals: the one with the fewest patterns filed under it when
 //! the pattern was added (so `pre/*/chat/*-v<i>-*` are filed under their `-v<i>-`, not under the shared
