@@ -27,7 +27,7 @@ use std::collections::HashMap;
 use super::affix::{AffixIndex, Anchor};
 use super::{EntryIdx, Pattern, Rank};
 
-/// Index of a literal in [`Infix::literals`].
+/// A literal's number, to group its occurrences in a name.
 type LitId = u32;
 
 /// A pattern filed under a literal (or with the patterns that have none).
@@ -35,21 +35,84 @@ type LitId = u32;
 struct Filed {
     rank: Rank,
     idx: EntryIdx,
-    /// Its non-empty inner literals, in order (repeats kept).
-    lits: Box<[LitId]>,
+    /// Its non-empty inner literals, in order (repeats kept), with their lengths.
+    lits: Box<[(LitId, usize)]>,
     /// A pattern without `*`: matches only an empty middle.
     exact: bool,
 }
 
-/// One distinct inner literal.
+/// Patterns in precedence order; the usual single one inline, so that a lookup that finds a literal reads
+/// its pattern from the index slot.
+#[derive(Debug)]
+enum FiledList {
+    One(Filed),
+    Many(Vec<Filed>),
+}
+
+impl FiledList {
+    const EMPTY: FiledList = FiledList::Many(Vec::new());
+
+    fn as_slice(&self) -> &[Filed] {
+        match self {
+            FiledList::One(f) => std::slice::from_ref(f),
+            FiledList::Many(v) => v,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.as_slice().len()
+    }
+
+    fn insert(&mut self, filed: Filed) {
+        match std::mem::replace(self, FiledList::EMPTY) {
+            FiledList::Many(v) if v.is_empty() => *self = FiledList::One(filed),
+            FiledList::One(first) => {
+                *self = FiledList::Many(if first.rank < filed.rank {
+                    vec![first, filed]
+                } else {
+                    vec![filed, first]
+                });
+            }
+            FiledList::Many(mut v) => {
+                let at = v.partition_point(|f| f.rank < filed.rank);
+                v.insert(at, filed);
+                *self = FiledList::Many(v);
+            }
+        }
+    }
+
+    fn remove(&mut self, idx: EntryIdx) {
+        match self {
+            FiledList::One(f) if f.idx == idx => *self = FiledList::EMPTY,
+            FiledList::One(_) => {}
+            FiledList::Many(v) => {
+                v.retain(|f| f.idx != idx);
+                if v.len() == 1
+                    && let Some(only) = v.pop()
+                {
+                    *self = FiledList::One(only);
+                }
+            }
+        }
+    }
+}
+
+/// One distinct inner literal: the value of its key.
 #[derive(Debug)]
 struct Literal {
-    len: usize,
+    id: LitId,
     /// Uses by the bucket's patterns (a pattern using it twice counts twice).
     uses: u32,
-    /// The patterns filed under it, in precedence order.
-    filed: Vec<Filed>,
+    /// The patterns filed under it.
+    filed: FiledList,
 }
+
+/// Stands in for the unused slots of [`Occurrences`]' inline buffer.
+static UNUSED: Literal = Literal {
+    id: 0,
+    uses: 0,
+    filed: FiledList::EMPTY,
+};
 
 /// A set of small keys (bytes, byte pairs) with a count per key, so that removing one of several
 /// literals with the same key keeps it; tested with one bit.
@@ -184,22 +247,22 @@ impl Starts {
 
 /// The literals found in one middle: (literal, start), sorted by literal then start once all are in. The
 /// first few are kept inline (a name usually holds one or two).
-struct Occurrences {
-    inline: [(LitId, usize); 8],
+struct Occurrences<'a> {
+    inline: [(LitId, usize, &'a Literal); 8],
     len: usize,
-    spill: Vec<(LitId, usize)>,
+    spill: Vec<(LitId, usize, &'a Literal)>,
 }
 
-impl Occurrences {
+impl<'a> Occurrences<'a> {
     fn new() -> Self {
         Occurrences {
-            inline: [(0, 0); 8],
+            inline: [(0, 0, &UNUSED); 8],
             len: 0,
             spill: Vec::new(),
         }
     }
 
-    fn push(&mut self, found: (LitId, usize)) {
+    fn push(&mut self, found: (LitId, usize, &'a Literal)) {
         if self.spill.is_empty() && self.len < self.inline.len() {
             self.inline[self.len] = found;
             self.len += 1;
@@ -211,7 +274,7 @@ impl Occurrences {
         self.spill.push(found);
     }
 
-    fn as_slice(&self) -> &[(LitId, usize)] {
+    fn as_slice(&self) -> &[(LitId, usize, &'a Literal)] {
         if self.spill.is_empty() {
             &self.inline[..self.len]
         } else {
@@ -220,57 +283,54 @@ impl Occurrences {
     }
 
     fn sort(&mut self) {
-        if self.spill.is_empty() {
-            self.inline[..self.len].sort_unstable();
+        let all = if self.spill.is_empty() {
+            &mut self.inline[..self.len]
         } else {
-            self.spill.sort_unstable();
-        }
+            &mut self.spill[..]
+        };
+        all.sort_unstable_by_key(|&(lit, start, _)| (lit, start));
     }
 
     /// The start of the first occurrence of `lit` at or after `from`.
     fn first_from(&self, lit: LitId, from: usize) -> Option<usize> {
         let all = self.as_slice();
-        let at = all.partition_point(|&(l, s)| (l, s) < (lit, from));
-        all.get(at).and_then(|&(l, s)| (l == lit).then_some(s))
+        let at = all.partition_point(|&(l, s, _)| (l, s) < (lit, from));
+        all.get(at).and_then(|&(l, s, _)| (l == lit).then_some(s))
     }
 
     /// Each literal found, once.
-    fn distinct(&self) -> impl Iterator<Item = LitId> + '_ {
+    fn distinct(&self) -> impl Iterator<Item = &'a Literal> + '_ {
         let all = self.as_slice();
         all.iter()
             .enumerate()
-            .filter(|&(i, &(l, _))| i == 0 || all[i - 1].0 != l)
-            .map(|(_, &(l, _))| l)
+            .filter(|&(i, &(l, _, _))| i == 0 || all[i - 1].0 != l)
+            .map(|(_, &(_, _, literal))| literal)
     }
 }
 
 /// The patterns of one bucket, indexed by their inner literals.
 #[derive(Debug)]
 pub(crate) struct Infix {
-    keys: AffixIndex<LitId>,
-    literals: Vec<Option<Literal>>,
+    keys: AffixIndex<Literal>,
+    /// Literal numbers given back, and the next new one.
     free: Vec<LitId>,
+    next_id: LitId,
     starts: Starts,
     /// Patterns without a non-empty inner literal, in precedence order.
-    always: Vec<Filed>,
-    /// Each pattern's literal it is filed under (`None`: in `always`).
-    filed_under: HashMap<EntryIdx, Option<LitId>>,
-}
-
-/// Inserts `filed` into `list`, keeping precedence order.
-fn insert_ranked(list: &mut Vec<Filed>, filed: Filed) {
-    let at = list.partition_point(|f| f.rank < filed.rank);
-    list.insert(at, filed);
+    always: FiledList,
+    /// Each pattern's position, among its inner literals, of the one it is filed under (`None`: in
+    /// `always`).
+    filed_under: HashMap<EntryIdx, Option<usize>>,
 }
 
 impl Infix {
     pub(crate) fn new() -> Self {
         Infix {
             keys: AffixIndex::new(Anchor::Start),
-            literals: Vec::new(),
             free: Vec::new(),
+            next_id: 0,
             starts: Starts::new(),
-            always: Vec::new(),
+            always: FiledList::EMPTY,
             filed_under: HashMap::new(),
         }
     }
@@ -285,68 +345,57 @@ impl Infix {
         self.filed_under.keys().copied()
     }
 
-    fn literal(&self, id: LitId) -> &Literal {
-        self.literals[id as usize].as_ref().expect("live literal")
+    fn literal_mut(&mut self, text: &[u8]) -> &mut Literal {
+        self.keys.get_mut(text).expect("literal in use")
     }
 
-    fn literal_mut(&mut self, id: LitId) -> &mut Literal {
-        self.literals[id as usize].as_mut().expect("live literal")
-    }
-
-    /// The id of `text`, added if new; counts one more use.
+    /// The number of `text`, added if new; counts one more use.
     fn use_literal(&mut self, text: &[u8]) -> LitId {
-        let id = match self.keys.get_mut(text) {
-            Some(id) => *id,
-            None => {
-                let literal = Literal {
-                    len: text.len(),
-                    uses: 0,
-                    filed: Vec::new(),
-                };
-                let id = match self.free.pop() {
-                    Some(id) => {
-                        self.literals[id as usize] = Some(literal);
-                        id
-                    }
-                    None => {
-                        self.literals.push(Some(literal));
-                        (self.literals.len() - 1) as LitId
-                    }
-                };
-                self.keys.insert_new(text, id);
-                self.starts.add(text);
-                id
-            }
-        };
-        self.literal_mut(id).uses += 1;
-        id
+        if self.keys.get(text).is_none() {
+            let id = self.free.pop().unwrap_or_else(|| {
+                self.next_id += 1;
+                self.next_id - 1
+            });
+            let literal = Literal {
+                id,
+                uses: 0,
+                filed: FiledList::EMPTY,
+            };
+            self.keys.insert_new(text, literal);
+            self.starts.add(text);
+        }
+        let literal = self.literal_mut(text);
+        literal.uses += 1;
+        literal.id
     }
 
     /// Counts one use less of `text`; forgets it after its last use.
     fn release_literal(&mut self, text: &[u8]) {
-        let Some(&mut id) = self.keys.get_mut(text) else {
-            return;
-        };
-        let literal = self.literal_mut(id);
+        let literal = self.literal_mut(text);
         literal.uses -= 1;
         if literal.uses == 0 {
+            let id = literal.id;
             self.keys.remove(text);
             self.starts.sub(text);
-            self.literals[id as usize] = None;
             self.free.push(id);
         }
     }
 
     /// Adds the pattern `idx` (not present).
     pub(crate) fn add(&mut self, idx: EntryIdx, pattern: &Pattern, rank: Rank) {
-        let lits: Box<[LitId]> = pattern
+        let lits: Box<[(LitId, usize)]> = pattern
             .inner_literals()
-            .map(|l| self.use_literal(l.as_bytes()))
+            .map(|l| (self.use_literal(l.as_bytes()), l.len()))
             .collect();
-        let anchor = lits.iter().copied().min_by_key(|&id| {
-            let l = self.literal(id);
-            (l.filed.len(), std::cmp::Reverse(l.len))
-        });
+        // Filed under the literal with the fewest patterns filed under it, the longest of those.
+        let anchor = pattern
+            .inner_literals()
+            .enumerate()
+            .min_by_key(|&(_, l)| {
+                let filed = self.keys.get(l.as_bytes()).map_or(0, |l| l.filed.len());
+                (filed, std::cmp::Reverse(l.len()))
+            })
+            .map(|(at, l)| (at, l.as_bytes()));
         let filed = Filed {
             rank,
             idx,
@@ -354,10 +403,10 @@ impl Infix {
             exact: pattern.wildcards() == 0,
         };
         match anchor {
-            Some(id) => insert_ranked(&mut self.literal_mut(id).filed, filed),
-            None => insert_ranked(&mut self.always, filed),
+            Some((_, text)) => self.literal_mut(text).filed.insert(filed),
+            None => self.always.insert(filed),
         }
-        self.filed_under.insert(idx, anchor);
+        self.filed_under.insert(idx, anchor.map(|(at, _)| at));
     }
 
     /// Removes the pattern `idx`, which is `pattern`.
@@ -365,25 +414,25 @@ impl Infix {
         let Some(anchor) = self.filed_under.remove(&idx) else {
             return;
         };
-        let list = match anchor {
-            Some(id) => &mut self.literal_mut(id).filed,
-            None => &mut self.always,
-        };
-        list.retain(|f| f.idx != idx);
+        match anchor.and_then(|at| pattern.inner_literals().nth(at)) {
+            Some(text) => self.literal_mut(text.as_bytes()).filed.remove(idx),
+            None => self.always.remove(idx),
+        }
         for l in pattern.inner_literals() {
             self.release_literal(l.as_bytes());
         }
     }
 
     /// Where the literals occur in `bytes[lo..hi]`.
-    fn occurrences(&self, bytes: &[u8], lo: usize, hi: usize) -> Occurrences {
+    fn occurrences(&self, bytes: &[u8], lo: usize, hi: usize) -> Occurrences<'_> {
         let mut found = Occurrences::new();
         if !self.keys.is_empty() {
             let middle = &bytes[lo..hi];
             self.starts.each(middle, |at| {
-                self.keys.visit(&middle[at..], middle.len() - at, |_, &id| {
-                    found.push((id, lo + at))
-                });
+                self.keys
+                    .visit(&middle[at..], middle.len() - at, |_, literal| {
+                        found.push((literal.id, lo + at, literal))
+                    });
             });
         }
         found.sort();
@@ -391,16 +440,16 @@ impl Infix {
     }
 
     /// Whether `filed`'s literals fit in order in the middle starting at `lo` (its anchor was found).
-    fn fits(&self, filed: &Filed, occurrences: &Occurrences, lo: usize) -> bool {
+    fn fits(filed: &Filed, occurrences: &Occurrences<'_>, lo: usize) -> bool {
         #[cfg(test)]
         super::work::pattern_checked();
         if filed.lits.len() == 1 {
             return true;
         }
         let mut at = lo;
-        for &id in &filed.lits {
+        for &(id, len) in &filed.lits {
             match occurrences.first_from(id, at) {
-                Some(start) => at = start + self.literal(id).len,
+                Some(start) => at = start + len,
                 None => return false,
             }
         }
@@ -420,16 +469,17 @@ impl Infix {
         };
         let mut best = self
             .always
+            .as_slice()
             .iter()
             .take_while(|f| beats(None, f.rank))
             .find(|f| !f.exact || lo == hi);
         let occurrences = self.occurrences(bytes, lo, hi);
-        for id in occurrences.distinct() {
-            for filed in &self.literal(id).filed {
+        for literal in occurrences.distinct() {
+            for filed in literal.filed.as_slice() {
                 if !beats(best, filed.rank) {
                     break;
                 }
-                if self.fits(filed, &occurrences, lo) {
+                if Self::fits(filed, &occurrences, lo) {
                     best = Some(filed);
                     break;
                 }
@@ -440,15 +490,15 @@ impl Infix {
 
     /// Calls `visit` for every pattern that matches the middle `bytes[lo..hi]`.
     pub(crate) fn all(&self, bytes: &[u8], lo: usize, hi: usize, mut visit: impl FnMut(EntryIdx)) {
-        for f in &self.always {
+        for f in self.always.as_slice() {
             if !f.exact || lo == hi {
                 visit(f.idx);
             }
         }
         let occurrences = self.occurrences(bytes, lo, hi);
-        for id in occurrences.distinct() {
-            for filed in &self.literal(id).filed {
-                if self.fits(filed, &occurrences, lo) {
+        for literal in occurrences.distinct() {
+            for filed in literal.filed.as_slice() {
+                if Self::fits(filed, &occurrences, lo) {
                     visit(filed.idx);
                 }
             }
