@@ -2,7 +2,9 @@
 //! - a `HashMap` exact-name lookup (the floor), and
 //! - a linear scan of compiled regexes ordered by specificity (LiteLLM's `PatternMatchRouter` method),
 //!
-//! plus an upsert of an existing id at 100,000 patterns. At the end it prints the ratios the README quotes.
+//! plus an upsert of an existing id at 100,000 patterns; then the same lookups against patterns that all
+//! share their literal prefix and suffix (`pre/*-v<i>-*`), with requested names of 100 B and 10 KB, and
+//! writes into that one large bucket. At the end it prints the ratios the README quotes.
 //!
 //! Run: `cargo bench --bench wildcard`.
 
@@ -18,6 +20,11 @@ use regex::Regex;
 const SIZES: [usize; 4] = [10, 1_000, 10_000, 100_000];
 const REGEX_SIZES: [usize; 3] = [10, 1_000, 10_000];
 const NAMES: usize = 1024;
+const SHARED_SIZES: [usize; 3] = [10, 1_000, 10_000];
+const NAME_LENGTHS: [usize; 2] = [100, 10_000];
+/// The 10 KB names rotate over fewer names: a name a server has just read is in cache, and 1,024 of them
+/// (10 MB) would measure memory bandwidth instead of the lookup.
+const LONG_NAMES: usize = 32;
 
 /// The i-th pattern: a realistic mix of provider, family, suffix and two-star patterns.
 fn pattern(i: usize) -> (String, String) {
@@ -106,6 +113,54 @@ fn scan(v: &[(Regex, Arc<Deployment>)], name: &str) -> Option<(Arc<Deployment>, 
     None
 }
 
+/// The i-th pattern of the shared family: one literal prefix, one literal suffix, one inner literal each.
+fn shared_deployment(i: usize) -> Deployment {
+    Deployment::new(format!("pre/*-v{i}-*"), "openai/*-*")
+        .and_then(|d| d.with_id(format!("shared{i}")))
+        .expect("valid deployment")
+}
+
+fn shared_router(n: usize) -> PatternRouter {
+    let mut r = PatternRouter::new();
+    for i in 0..n {
+        r.insert(shared_deployment(i)).expect("insert");
+    }
+    r
+}
+
+/// A name of exactly `len` bytes that `pre/*-v<i>-*` matches: the literal amid `x`s.
+fn shared_name(i: usize, len: usize) -> String {
+    let literal = format!("-v{i}-");
+    let fill = len - "pre/".len() - literal.len();
+    format!(
+        "pre/{}{literal}{}",
+        "x".repeat(fill / 2),
+        "x".repeat(fill - fill / 2)
+    )
+}
+
+/// `NAMES` names of `len` bytes spread over the shared family (the same sequence as [`names`]); for the
+/// long names, `LONG_NAMES` of them repeated.
+fn shared_names(n: usize, len: usize) -> Vec<String> {
+    let distinct = if len > 1_000 { LONG_NAMES } else { NAMES };
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let names: Vec<String> = (0..distinct)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            shared_name((x % n as u64) as usize, len)
+        })
+        .collect();
+    names.iter().cycle().take(NAMES).cloned().collect()
+}
+
+/// A name of `len` bytes with the family's prefix and no inner literal: it matches nothing (the issue's
+/// `"pre/" + "x" * n`).
+fn unmatched_name(len: usize) -> String {
+    format!("pre/{}", "x".repeat(len - "pre/".len()))
+}
+
 fn lookups(c: &mut Criterion) {
     let mut group = c.benchmark_group("wildcard_lookup");
     group.measurement_time(Duration::from_secs(3));
@@ -144,6 +199,54 @@ fn lookups(c: &mut Criterion) {
             });
         }
     }
+    group.finish();
+}
+
+fn shared_lookups(c: &mut Criterion) {
+    let mut group = c.benchmark_group("wildcard_shared_affix");
+    group.measurement_time(Duration::from_secs(3));
+    group.warm_up_time(Duration::from_secs(1));
+    for n in SHARED_SIZES {
+        let router = shared_router(n);
+        let short = shared_names(n, NAME_LENGTHS[0]);
+        let exact: HashMap<String, Arc<Deployment>> = short
+            .iter()
+            .map(|name| (name.clone(), Arc::new(shared_deployment(0))))
+            .collect();
+        let mut k = 0;
+        group.bench_function(BenchmarkId::new("hashmap_exact_100B", n), |b| {
+            b.iter(|| {
+                k = (k + 1) % NAMES;
+                black_box(exact.get(black_box(short[k].as_str())).cloned())
+            })
+        });
+        for len in NAME_LENGTHS {
+            let names = shared_names(n, len);
+            group.bench_function(BenchmarkId::new(format!("pattern_router_{len}B"), n), |b| {
+                b.iter(|| {
+                    k = (k + 1) % NAMES;
+                    black_box(router.lookup(black_box(names[k].as_str())).is_some())
+                })
+            });
+            let unmatched = unmatched_name(len);
+            group.bench_function(BenchmarkId::new(format!("unmatched_{len}B"), n), |b| {
+                b.iter(|| black_box(router.lookup(black_box(unmatched.as_str())).is_none()))
+            });
+        }
+    }
+    group.finish();
+    // Writes into the one large bucket: add and remove the 10,001st pattern.
+    let mut router = shared_router(10_000);
+    let extra = Arc::new(shared_deployment(10_000));
+    let mut group = c.benchmark_group("wildcard_shared_affix_write_10000");
+    group.measurement_time(Duration::from_secs(3));
+    group.warm_up_time(Duration::from_secs(1));
+    group.bench_function("insert_then_remove", |b| {
+        b.iter(|| {
+            router.insert(extra.clone()).expect("insert");
+            black_box(router.remove(extra.id()).expect("present"));
+        })
+    });
     group.finish();
 }
 
@@ -262,9 +365,91 @@ fn summary() {
         "upsert (move between patterns) at 100,000 patterns: {:.2} µs",
         up / 1000.0
     );
+    shared_summary();
 }
 
-criterion_group!(benches, lookups, upserts);
+/// Ratios for the shared-prefix-and-suffix family.
+fn shared_summary() {
+    println!(
+        "\n== shared prefix and suffix (pre/*-v<i>-*; fastest of 7 batches, ns per lookup) =="
+    );
+    println!(
+        "{:>8} {:>12} {:>12} {:>12} {:>11} {:>11} {:>14} {:>14}",
+        "patterns",
+        "hashmap",
+        "lookup_100B",
+        "lookup_10KB",
+        "100B/hash",
+        "10KB/100B",
+        "unmatched_100B",
+        "unmatched_10KB"
+    );
+    for n in SHARED_SIZES {
+        let router = shared_router(n);
+        let short = shared_names(n, NAME_LENGTHS[0]);
+        let long = shared_names(n, NAME_LENGTHS[1]);
+        let exact: HashMap<String, Arc<Deployment>> = short
+            .iter()
+            .map(|name| (name.clone(), Arc::new(shared_deployment(0))))
+            .collect();
+        let hash = per_call(|i| {
+            black_box(exact.get(short[i % NAMES].as_str()).cloned());
+        });
+        let at_100 = per_call(|i| {
+            black_box(router.lookup(short[i % NAMES].as_str()).is_some());
+        });
+        let at_10k = per_call(|i| {
+            black_box(router.lookup(long[i % NAMES].as_str()).is_some());
+        });
+        let (miss_short, miss_long) = (unmatched_name(100), unmatched_name(10_000));
+        let miss_100 = per_call(|_| {
+            black_box(router.lookup(miss_short.as_str()).is_none());
+        });
+        let miss_10k = per_call(|_| {
+            black_box(router.lookup(miss_long.as_str()).is_none());
+        });
+        println!(
+            "{n:>8} {hash:>12.1} {at_100:>12.1} {at_10k:>12.1} {:>10.2}x {:>10.2}x {miss_100:>14.1} {miss_10k:>14.1}",
+            at_100 / hash,
+            at_10k / at_100
+        );
+    }
+    // Names made to cost the most at 10,000 patterns: every byte may start a literal (`-`), or the name is
+    // one literal repeated (every occurrence recorded).
+    let router = shared_router(10_000);
+    for (what, unit) in [("every byte `-`", "-"), ("`-v1-` repeated", "-v1-")] {
+        let costs: Vec<String> = [1_024, 10_000]
+            .map(|len| {
+                let name = format!("pre/{}", unit.repeat((len - 4) / unit.len()));
+                let ns = per_call(|_| {
+                    black_box(router.lookup(name.as_str()).is_some());
+                });
+                format!("{} B: {:.2} µs", name.len(), ns / 1000.0)
+            })
+            .into();
+        println!("hostile name, {what}: {}", costs.join(", "));
+    }
+    drop(router);
+    let mut router = shared_router(10_000);
+    let extra = Arc::new(shared_deployment(10_000));
+    let write = per_call(|_| {
+        router.insert(extra.clone()).expect("insert");
+        black_box(router.remove(extra.id()).expect("present"));
+    });
+    println!(
+        "insert + remove in a bucket of 10,000 patterns: {:.2} µs",
+        write / 1000.0
+    );
+    let start = Instant::now();
+    let built = shared_router(10_000);
+    println!(
+        "building a router of those 10,000 patterns: {:.1} ms ({} patterns)",
+        start.elapsed().as_secs_f64() * 1e3,
+        built.pattern_count()
+    );
+}
+
+criterion_group!(benches, lookups, upserts, shared_lookups);
 
 fn main() {
     benches();

@@ -689,6 +689,21 @@ pub enum RouteError {
         /// usage window reset, whichever comes first (`None` if neither applies).
         retry_after: Option<std::time::Duration>,
     },
+    /// The requested name is longer than
+    /// [`RouterSettings::max_model_name_len`](crate::router::RouterSettings::max_model_name_len) (1 KiB by
+    /// default). It is refused before any lookup: the name comes from a client, and no name may make routing
+    /// slow. No model name that exists comes near the limit.
+    #[error(
+        "the requested model name is {len} bytes long, more than the {max} allowed (it starts with `{model}`)"
+    )]
+    ModelNameTooLong {
+        /// The first 64 bytes of the name requested (fewer to end on a character boundary).
+        model: String,
+        /// The name's length in bytes.
+        len: usize,
+        /// The limit in bytes.
+        max: usize,
+    },
 }
 
 /// ", 2 at a usage limit: `a` rpm 3/3 (resets in 12.000 s), ..." (at most 3 listed).
@@ -742,15 +757,30 @@ impl RouteError {
     pub fn limits_reached(&self) -> &[crate::router::LimitReached] {
         match self {
             RouteError::NoneAvailable { limited, .. } => limited,
-            RouteError::NoDeployment { .. } => &[],
+            RouteError::NoDeployment { .. } | RouteError::ModelNameTooLong { .. } => &[],
         }
     }
-    /// The model requested.
+    /// The requested name is longer than the router's limit.
+    ///
+    /// ```
+    /// use modelroute::{RequestContext, Router, router::RouterSettings};
+    /// let router = Router::builder()
+    ///     .settings(RouterSettings::default().with_max_model_name_len(16))
+    ///     .build()?;
+    /// let err = router.route(&"x".repeat(17), &RequestContext::new()).unwrap_err();
+    /// assert!(err.is_name_too_long());
+    /// assert!(!err.is_not_found());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn is_name_too_long(&self) -> bool {
+        matches!(self, RouteError::ModelNameTooLong { .. })
+    }
+    /// The model requested (for [`RouteError::ModelNameTooLong`], its first 64 bytes).
     pub fn model(&self) -> &str {
         match self {
-            RouteError::NoDeployment { model, .. } | RouteError::NoneAvailable { model, .. } => {
-                model
-            }
+            RouteError::NoDeployment { model, .. }
+            | RouteError::NoneAvailable { model, .. }
+            | RouteError::ModelNameTooLong { model, .. } => model,
         }
     }
     /// When the first deployment of the group is available again (for [`RouteError::NoneAvailable`]): the
@@ -758,7 +788,7 @@ impl RouteError {
     pub fn retry_after(&self) -> Option<std::time::Duration> {
         match self {
             RouteError::NoneAvailable { retry_after, .. } => *retry_after,
-            RouteError::NoDeployment { .. } => None,
+            RouteError::NoDeployment { .. } | RouteError::ModelNameTooLong { .. } => None,
         }
     }
 }

@@ -39,15 +39,19 @@
 //! suffix (after the last `*`). A lookup hashes the requested name once: a rolling hash yields the hash of
 //! every prefix, and the index probes one hash table per distinct prefix length, skipping the lengths whose
 //! boundary byte no pattern has (prefixes end in `/` or `-`, so most are skipped). For each prefix found, the
-//! suffixes are probed the same way from the name's end. Only patterns sharing both the prefix and the suffix
-//! are compared one by one. The cost grows with the name's length, not with the number of patterns
-//! (`benches/wildcard.rs`: within a few times a `HashMap` exact lookup at 100,000 patterns). Writes change
+//! suffixes are probed the same way from the name's end. Patterns sharing both the prefix and the suffix (a
+//! bucket) are compared one by one when there are at most 8 of them; a larger bucket indexes their inner
+//! literals (the text between two `*`s), finds those in the name in one pass and checks only the patterns
+//! whose literals it found. The cost grows with the name's length, not with the number of patterns
+//! ([`PatternRouter::lookup`] states the worst case; `benches/wildcard.rs`: within a few times a `HashMap`
+//! exact lookup at 100,000 patterns, and at 10,000 patterns sharing one prefix and suffix). Writes change
 //! one slot of each table: microseconds, whatever the size.
 //! `PatternRouter` is a plain data structure (`&self` reads, `&mut self` writes, `Send + Sync`); share it
 //! behind a lock such as `parking_lot::RwLock`: writes hold it only for those microseconds.
 
 mod affix;
 mod bucket;
+mod infix;
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -55,7 +59,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use self::affix::{AffixIndex, Anchor};
-use self::bucket::Suffixes;
+use self::bucket::{Ids, Suffixes};
 use crate::deployment::{Deployment, DeploymentId};
 use crate::error::PatternError;
 
@@ -153,6 +157,14 @@ impl Pattern {
         }
     }
 
+    /// The non-empty literal segments between two `*`s, in order.
+    fn inner_literals(&self) -> impl Iterator<Item = &str> {
+        let n = self.0.segments.len();
+        (1..n.saturating_sub(1))
+            .map(|i| self.segment(i))
+            .filter(|s| !s.is_empty())
+    }
+
     /// Ordering key: more literal characters first, then fewer `*`.
     fn specificity(&self) -> (std::cmp::Reverse<u32>, usize) {
         (
@@ -181,6 +193,8 @@ impl Pattern {
 
     /// Whether the middle segments fit, in order, in `name[lo..hi]` (prefix and suffix already matched).
     fn middle_fits(&self, name: &str, lo: usize, hi: usize) -> bool {
+        #[cfg(test)]
+        work::pattern_checked();
         let n = self.0.segments.len();
         let bytes = name.as_bytes();
         let mut end = hi;
@@ -246,19 +260,25 @@ impl fmt::Display for Pattern {
 }
 
 /// The start of the last occurrence of `needle` in `hay`. Both are whole UTF-8 strings, so a byte match
-/// starts and ends on character boundaries. Short needles (the usual `/` or `-v`) are compared in place;
-/// long ones use the standard library's searcher.
+/// starts and ends on character boundaries.
+///
+/// The last few places where `needle`'s first byte occurs are tried first (`memrchr` skips the bytes in
+/// between at memory speed: a long name rarely has a literal's first byte); after 16 false starts the rest
+/// is left to `memchr`'s reverse substring searcher, linear in `hay`'s length whatever the bytes.
 fn rfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.len() > hay.len() {
-        return None;
+    let Some((&first, rest)) = needle.split_first() else {
+        return Some(hay.len());
+    };
+    // Places where an occurrence may start: `..end`.
+    let mut end = (hay.len() + 1).checked_sub(needle.len())?;
+    for _ in 0..16 {
+        let at = memchr::memrchr(first, &hay[..end])?;
+        if hay[at + 1..].starts_with(rest) {
+            return Some(at);
+        }
+        end = at;
     }
-    if needle.len() > 16 {
-        let hay = std::str::from_utf8(hay).ok()?;
-        return hay.rfind(std::str::from_utf8(needle).ok()?);
-    }
-    (0..=hay.len() - needle.len())
-        .rev()
-        .find(|&i| hay[i..].starts_with(needle))
+    memchr::memmem::rfind(&hay[..end + rest.len()], needle)
 }
 
 /// Capture ranges, inline for up to four captures.
@@ -319,14 +339,18 @@ struct Member {
 #[derive(Debug)]
 struct Entry {
     pattern: Pattern,
-    /// Precedence, lower first: (fewer literal characters is worse, more `*` is worse, later is worse).
-    rank: (std::cmp::Reverse<u32>, usize, u64),
+    /// Precedence, lower first.
+    rank: Rank,
     /// Number of `*` (kept here so a lookup need not read the pattern).
     wildcards: usize,
     members: Vec<Member>,
 }
 
 pub(crate) type EntryIdx = u32;
+
+/// Precedence of a pattern, lower first: (fewer literal characters is worse, more `*` is worse, later is
+/// worse). Unique per pattern of a scope.
+pub(crate) type Rank = (std::cmp::Reverse<u32>, usize, u64);
 
 /// The patterns of one scope (global, or one team).
 #[derive(Debug)]
@@ -387,7 +411,7 @@ impl PatternIndex {
             pattern.index_suffix().as_bytes(),
         );
         match self.tree.get_mut(prefix) {
-            Some(suffixes) => suffixes.add(suffix, idx),
+            Some(suffixes) => suffixes.add(suffix, idx, &self.entries),
             None => self.tree.insert_new(prefix, Suffixes::new(suffix, idx)),
         }
     }
@@ -424,38 +448,38 @@ impl PatternIndex {
         if self
             .tree
             .get_mut(prefix)
-            .is_some_and(|suffixes| suffixes.remove(suffix, idx))
+            .is_some_and(|suffixes| suffixes.remove(suffix, idx, &entry.pattern))
         {
             self.tree.remove(prefix);
         }
         Some(removed)
     }
 
-    /// Visits every entry whose pattern matches `name`, with the byte range `lo..hi` between its literal
-    /// prefix and suffix. Captures are computed later, for the entries the caller keeps.
+    fn entry(&self, idx: EntryIdx) -> &Entry {
+        self.entries[idx as usize].as_ref().expect("live entry")
+    }
+
+    /// Calls `visit(lo, hi, bucket)` for every bucket whose literal prefix and suffix the name has, with the
+    /// byte range `lo..hi` between them (the middle, where the bucket's patterns place their `*`s).
     #[inline]
-    fn for_each_match<'a>(&'a self, name: &str, mut visit: impl FnMut(&'a Entry, usize, usize)) {
+    fn for_each_bucket<'a>(&'a self, name: &str, mut visit: impl FnMut(usize, usize, &'a Ids)) {
         let bytes = name.as_bytes();
         self.tree.visit(bytes, bytes.len(), |prefix_len, suffixes| {
             let room = bytes.len() - prefix_len;
             suffixes.visit(bytes, room, |suffix_len, ids| {
-                let (lo, hi) = (prefix_len, bytes.len() - suffix_len);
-                for &idx in ids.as_slice() {
-                    let Some(entry) = self.entries.get(idx as usize).and_then(Option::as_ref)
-                    else {
-                        continue;
-                    };
-                    let matched = match entry.wildcards {
-                        0 => lo == bytes.len(),
-                        1 => true,
-                        _ => entry.pattern.middle_fits(name, lo, hi),
-                    };
-                    if matched {
-                        visit(entry, lo, hi);
-                    }
-                }
+                visit(prefix_len, bytes.len() - suffix_len, ids);
             });
         });
+    }
+
+    /// Whether `entry` (filed under the prefix and suffix around `lo..hi`) matches `name`.
+    #[inline]
+    fn fits(entry: &Entry, name: &str, lo: usize, hi: usize) -> bool {
+        match entry.wildcards {
+            0 => lo == name.len(),
+            1 => true,
+            _ => entry.pattern.middle_fits(name, lo, hi),
+        }
     }
 
     fn captures(entry: &Entry, name: &str, lo: usize, hi: usize) -> Captures {
@@ -468,9 +492,31 @@ impl PatternIndex {
 
     fn best<'a>(&'a self, name: &str) -> Option<(&'a Entry, Captures)> {
         let mut best: Option<(&Entry, usize, usize)> = None;
-        self.for_each_match(name, |entry, lo, hi| {
-            if best.is_none_or(|(b, _, _)| entry.rank < b.rank) {
-                best = Some((entry, lo, hi));
+        self.for_each_bucket(name, |lo, hi, ids| {
+            let beats = |best: Option<(&Entry, usize, usize)>, entry: &Entry| {
+                best.is_none_or(|(b, _, _)| entry.rank < b.rank)
+            };
+            match ids {
+                Ids::One(idx) => {
+                    let entry = self.entry(*idx);
+                    if beats(best, entry) && Self::fits(entry, name, lo, hi) {
+                        best = Some((entry, lo, hi));
+                    }
+                }
+                Ids::Many(idxs) => {
+                    for &idx in idxs {
+                        let entry = self.entry(idx);
+                        if beats(best, entry) && Self::fits(entry, name, lo, hi) {
+                            best = Some((entry, lo, hi));
+                        }
+                    }
+                }
+                Ids::Indexed(infix) => {
+                    let bound = best.map(|(b, _, _)| b.rank);
+                    if let Some(idx) = infix.best(name.as_bytes(), lo, hi, bound) {
+                        best = Some((self.entry(idx), lo, hi));
+                    }
+                }
             }
         });
         best.map(|(entry, lo, hi)| (entry, Self::captures(entry, name, lo, hi)))
@@ -478,8 +524,29 @@ impl PatternIndex {
 
     fn all<'a>(&'a self, name: &str) -> Vec<(&'a Entry, Captures)> {
         let mut found = Vec::new();
-        self.for_each_match(name, |entry, lo, hi| {
-            found.push((entry, Self::captures(entry, name, lo, hi)));
+        self.for_each_bucket(name, |lo, hi, ids| {
+            let mut keep = |entry: &'a Entry| {
+                found.push((entry, Self::captures(entry, name, lo, hi)));
+            };
+            match ids {
+                Ids::One(idx) => {
+                    let entry = self.entry(*idx);
+                    if Self::fits(entry, name, lo, hi) {
+                        keep(entry);
+                    }
+                }
+                Ids::Many(idxs) => {
+                    for &idx in idxs {
+                        let entry = self.entry(idx);
+                        if Self::fits(entry, name, lo, hi) {
+                            keep(entry);
+                        }
+                    }
+                }
+                Ids::Indexed(infix) => {
+                    infix.all(name.as_bytes(), lo, hi, |idx| keep(self.entry(idx)));
+                }
+            }
         });
         found.sort_by_key(|(e, _)| e.rank);
         found
@@ -604,6 +671,39 @@ impl PatternRouter {
     }
 
     /// The most specific global pattern matching the whole of `name`, with its deployments.
+    ///
+    /// # Cost
+    /// Linear in `name`'s length, whatever the number of patterns. The name usually comes from a client:
+    /// the [`Router`](crate::Router) refuses names over 1 KiB
+    /// ([`RouterSettings::max_model_name_len`](crate::router::RouterSettings::max_model_name_len)) before
+    /// calling this. In the worst case, for a name of `n` bytes:
+    /// - one rolling hash of the name, one table probe per distinct literal-prefix length (at most `n`),
+    ///   then one per distinct literal-suffix length under each prefix found;
+    /// - for each prefix and suffix found that at most 8 patterns share: each pattern compared, in `O(n)`;
+    /// - for each that more share: the bytes of the middle (between prefix and suffix) where one of their
+    ///   inner literals may start are visited (found with `memchr` when the literals start with at most
+    ///   three distinct bytes, else by testing each byte), with at most one probe per distinct
+    ///   inner-literal length at each, hashing no more than the longest inner literal. The occurrences
+    ///   found are sorted, then the patterns filed under each literal found are checked in precedence
+    ///   order until one matches: a pattern with one inner literal at once, one with `j` inner literals
+    ///   with `j` binary searches over the occurrences. Each pattern is filed under one of its literals,
+    ///   so when each pattern has its own literal this is one pattern per literal found. Only patterns that
+    ///   combine literals many others also use (`*a1*b1*` … `*a100*b100*`) let a name holding many of
+    ///   those literals, in the wrong order, check each of the patterns filed under them once;
+    /// - the captures of the pattern that wins: `O(n)`.
+    ///
+    /// ```
+    /// use modelroute::{Deployment, PatternRouter};
+    /// let mut router = PatternRouter::new();
+    /// for i in 0..1000 {
+    ///     router.insert(Deployment::new(format!("pre/*-v{i}-*"), "openai/*-*")?.with_id(format!("d{i}"))?)?;
+    /// }
+    /// // One pass over the name, not 1,000 comparisons.
+    /// let name = format!("pre/{}-v999-{}", "x".repeat(5000), "y".repeat(5000));
+    /// assert_eq!(router.lookup(&name).unwrap().pattern().as_str(), "pre/*-v999-*");
+    /// assert!(router.lookup(&format!("pre/{}", "x".repeat(10_000))).is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn lookup<'r>(&'r self, name: &'r str) -> Option<PatternMatch<'r>> {
         Self::best_in(&self.global, name)
     }
@@ -614,7 +714,9 @@ impl PatternRouter {
         Self::best_in(self.teams.get(team)?, name)
     }
 
-    /// Every global pattern matching `name`, most specific first.
+    /// Every global pattern matching `name`, most specific first. Costs what [`PatternRouter::lookup`]
+    /// costs, except that every pattern filed under a literal found is checked, plus the captures of each
+    /// match (`O(n)` each).
     pub fn lookup_all<'r>(&'r self, name: &'r str) -> Vec<PatternMatch<'r>> {
         Self::all_in(&self.global, name)
     }
@@ -857,5 +959,96 @@ impl<'m> MatchedDeployment<'m> {
     /// The concrete model name, owned.
     pub fn into_model(self) -> String {
         self.model.into_owned()
+    }
+}
+
+/// What a lookup did, counted in tests: how its cost depends on the name and the patterns is asserted on
+/// these counts, not on time.
+#[cfg(test)]
+pub(crate) mod work {
+    use std::cell::Cell;
+
+    thread_local! {
+        static PATTERNS_CHECKED: Cell<usize> = const { Cell::new(0) };
+    }
+
+    /// One pattern's inner literals were compared against a requested name.
+    pub(crate) fn pattern_checked() {
+        PATTERNS_CHECKED.with(|c| c.set(c.get() + 1));
+    }
+
+    /// The patterns checked on this thread since the last call.
+    pub(crate) fn take_patterns_checked() -> usize {
+        PATTERNS_CHECKED.with(|c| c.replace(0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `count` deployments `pre/*-v<i>-*` → `openai/*-*`: one prefix, one suffix, one bucket.
+    fn shared_affix_router(count: usize) -> PatternRouter {
+        let mut router = PatternRouter::new();
+        for i in 0..count {
+            let d = Deployment::new(format!("pre/*-v{i}-*"), "openai/*-*")
+                .and_then(|d| d.with_id(format!("d{i}")))
+                .expect("valid deployment");
+            router.insert(d).expect("insert");
+        }
+        router
+    }
+
+    #[test]
+    fn a_long_name_against_ten_thousand_patterns_sharing_prefix_and_suffix_checks_a_few_of_them() {
+        let router = shared_affix_router(10_000);
+        let filler = "x".repeat(50_000);
+
+        work::take_patterns_checked();
+        assert!(router.lookup(&format!("pre/{filler}{filler}")).is_none());
+        let missed = work::take_patterns_checked();
+
+        let name = format!("pre/{filler}-v7777-{filler}");
+        let m = router.lookup(&name).expect("matches pre/*-v7777-*");
+        let hit = work::take_patterns_checked();
+        assert_eq!(m.pattern().as_str(), "pre/*-v7777-*");
+        assert_eq!(m.first().model(), format!("openai/{filler}-{filler}"));
+
+        assert!(
+            missed <= 2 && hit <= 2,
+            "checked {missed} patterns for a name that matches none, {hit} for one that matches one"
+        );
+    }
+
+    #[test]
+    fn patterns_sharing_one_of_their_inner_literals_are_checked_only_when_their_own_one_is_found() {
+        let mut router = PatternRouter::new();
+        for i in 0..10_000 {
+            let d = Deployment::new(format!("pre/*/chat/*-v{i}-*"), "openai/*/*-*")
+                .and_then(|d| d.with_id(format!("d{i}")))
+                .expect("valid deployment");
+            router.insert(d).expect("insert");
+        }
+        let filler = "-x".repeat(20_000);
+
+        work::take_patterns_checked();
+        let shared_only = format!("pre/{filler}/chat/{filler}");
+        assert!(router.lookup(&shared_only).is_none());
+        let missed = work::take_patterns_checked();
+
+        // The right literals in the wrong order, then in the right one.
+        let wrong_order = format!("pre/{filler}-v42-/chat/{filler}");
+        assert!(router.lookup(&wrong_order).is_none());
+        let wrong = work::take_patterns_checked();
+        let name = format!("pre/{filler}/chat/x-v42-{filler}");
+        let m = router.lookup(&name).expect("matches pre/*/chat/*-v42-*");
+        let hit = work::take_patterns_checked();
+        assert_eq!(m.pattern().as_str(), "pre/*/chat/*-v42-*");
+        assert!(m.captures().eq([&filler[..], "x", &filler[..]]));
+
+        assert!(
+            missed <= 2 && wrong <= 2 && hit <= 2,
+            "checked {missed}, {wrong} and {hit} patterns"
+        );
     }
 }

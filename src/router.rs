@@ -660,8 +660,10 @@ impl Router {
     }
 
     /// Picks the deployment for a request of `model`. See the [module docs](self) for the order of
-    /// resolution, filtering and picking.
+    /// resolution, filtering and picking. A name longer than [`RouterSettings::max_model_name_len`] (1 KiB
+    /// by default) is a [`RouteError::ModelNameTooLong`], before any lookup.
     pub fn route(&self, model: &str, ctx: &RequestContext<'_>) -> Result<Route, RouteError> {
+        self.settings.check_model_name(model)?;
         let state = self.state.read();
         // 1. Resolve the name to one group: alias, team names, exact name, wildcards, default fallbacks.
         let Some(found) = self.resolve(&state, model, ctx) else {
@@ -716,8 +718,10 @@ impl Router {
         }
     }
 
-    /// What `model` resolves to and which deployments could take it now, without picking one.
+    /// What `model` resolves to and which deployments could take it now, without picking one. A name
+    /// longer than [`RouterSettings::max_model_name_len`] is a [`RouteError::ModelNameTooLong`].
     pub fn explain(&self, model: &str, ctx: &RequestContext<'_>) -> Result<Resolution, RouteError> {
+        self.settings.check_model_name(model)?;
         let state = self.state.read();
         let Some(found) = self.resolve(&state, model, ctx) else {
             return Err(self.not_found(model, ctx));
@@ -910,11 +914,11 @@ impl Router {
         let list = self.settings.fallback_list(kind);
         let find = |key: &str| list.iter().find(|(k, _)| k == key).map(|(_, to)| to);
         let target = self.aliases.get(model).map(|(_, t)| t.to_string());
-        let group = {
+        let group = self.settings.check_model_name(model).ok().and_then(|()| {
             let state = self.state.read();
             self.resolve(&state, model, &RequestContext::new())
                 .map(|f| f.group.name.to_string())
-        };
+        });
         let keys = std::iter::once(model.to_string())
             .chain(target.clone())
             .chain(group.clone());

@@ -345,3 +345,78 @@ fn concurrent_lookups_during_writes() {
     assert_eq!(shared.read().len(), 51);
     assert_eq!(shared.read().pattern_count(), 51);
 }
+
+#[test]
+fn patterns_sharing_prefix_and_suffix_answer_like_each_pattern_alone_as_their_group_grows_and_shrinks()
+ {
+    // Inner literals that repeat, overlap, share bytes and are empty (`**`), 0 to 4 per pattern: more
+    // patterns than the router compares one by one, then fewer again.
+    let inner = [
+        "a", "ab", "b-a", "a*b", "-", "é", "b*b*a", "ab*ab", "ba*a*b*a", "", "*",
+    ];
+    let mut patterns: Vec<String> = inner
+        .iter()
+        .flat_map(|i| [format!("p/*{i}*-s"), format!("p/*{i}*x*-s")])
+        .collect();
+    patterns.push("p/*-s".into());
+    let mut names = vec![String::new()];
+    for _ in 0..4 {
+        let longer: Vec<String> = names
+            .iter()
+            .flat_map(|n| ["a", "b", "-", "x", "é"].map(|c| format!("{n}{c}")))
+            .collect();
+        names.extend(longer);
+    }
+    names.sort();
+    names.dedup();
+    let names: Vec<String> = names.iter().map(|m| format!("p/{m}-s")).collect();
+
+    let check = |r: &PatternRouter, live: &[usize]| {
+        for name in &names {
+            let mut expected: Vec<usize> = live
+                .iter()
+                .copied()
+                .filter(|&i| Pattern::parse(&patterns[i]).unwrap().matches(name))
+                .collect();
+            expected.sort_by_key(|&i| {
+                let p = Pattern::parse(&patterns[i]).unwrap();
+                (std::cmp::Reverse(p.literal_chars()), p.wildcards(), i)
+            });
+            let expected: Vec<&str> = expected.iter().map(|&i| patterns[i].as_str()).collect();
+            let all: Vec<String> = r
+                .lookup_all(name)
+                .iter()
+                .map(|m| m.pattern().to_string())
+                .collect();
+            assert_eq!(all, expected, "{name} with {} patterns", live.len());
+            let best = r.lookup(name);
+            assert_eq!(
+                best.as_ref().map(|m| m.pattern().as_str()),
+                expected.first().copied()
+            );
+            if let Some(m) = best {
+                assert_eq!(
+                    Some(m.captures().collect::<Vec<_>>()),
+                    m.pattern().captures(name),
+                    "{name}"
+                );
+            }
+        }
+    };
+
+    let mut r = PatternRouter::new();
+    let mut live = Vec::new();
+    for (i, p) in patterns.iter().enumerate() {
+        let target = format!("t/{}", "*/".repeat(p.matches('*').count()));
+        r.insert(dep(p, &target, &format!("id{i}"))).unwrap();
+        live.push(i);
+        check(&r, &live);
+    }
+    // Remove from the middle outwards, so that precedence among those left is not insertion order only.
+    while !live.is_empty() {
+        let i = live.remove(live.len() / 2);
+        assert!(r.remove(&DeploymentId::from(format!("id{i}"))).is_some());
+        check(&r, &live);
+    }
+    assert_eq!(r.pattern_count(), 0);
+}

@@ -434,3 +434,51 @@ fn concrete_model_names_agree_with_the_pattern_router() {
         );
     }
 }
+
+#[test]
+fn a_requested_name_longer_than_the_limit_is_refused_before_any_lookup() {
+    let settings = || RouterSettings::default().with_fallbacks("pre/*", ["backup"]);
+    let deployments = || vec![d("pre/*", "openai/*", "wild"), d("backup", "b", "b")];
+    let r = router(settings(), deployments());
+    let at_limit = format!("pre/x{}y", "é".repeat(509));
+    assert_eq!(at_limit.len(), 1024);
+    assert_eq!(r.route(&at_limit, &NONE).unwrap().id().as_str(), "wild");
+    assert!(r.explain(&at_limit, &NONE).is_ok());
+    assert_eq!(
+        r.fallbacks(&at_limit).groups().collect::<Vec<_>>(),
+        ["backup"]
+    );
+
+    let over = format!("{at_limit}z");
+    for err in [
+        r.route(&over, &NONE).unwrap_err(),
+        r.explain(&over, &NONE).unwrap_err(),
+    ] {
+        assert!(err.is_name_too_long(), "{err}");
+        assert!(!err.is_not_found() && !err.is_unavailable());
+        assert_eq!(
+            err,
+            RouteError::ModelNameTooLong {
+                // The first 64 bytes would end inside an `é`: 63 of them.
+                model: format!("pre/x{}", "é".repeat(29)),
+                len: 1025,
+                max: 1024,
+            }
+        );
+        assert_eq!(err.model().len(), 63);
+        assert!(
+            err.to_string()
+                .contains("1025 bytes long, more than the 1024 allowed"),
+            "{err}"
+        );
+    }
+    // Nor does it resolve to a group with fallbacks.
+    assert_eq!(r.fallbacks(&over).groups().count(), 0);
+
+    // The limit is a setting.
+    let r = router(settings().with_max_model_name_len(4096), deployments());
+    assert_eq!(
+        r.route(&over, &NONE).unwrap().model(),
+        over.replacen("pre/", "openai/", 1)
+    );
+}

@@ -21,11 +21,44 @@ enum Op {
 #[derive(Arbitrary, Debug)]
 struct Spec {
     id: u8,
-    pattern: String,
+    pattern: Shape,
     target: String,
     team: Option<bool>,
     extra: u8,
 }
+
+/// A pattern: any string, or one of many sharing a prefix and a suffix (enough of them in one scope for the
+/// router to index their inner literals) with several inner literals.
+#[derive(Arbitrary, Debug)]
+enum Shape {
+    Free(String),
+    Shared {
+        long_prefix: bool,
+        inner: Vec<String>,
+        suffix: bool,
+    },
+}
+
+impl Shape {
+    fn text(&self) -> String {
+        match self {
+            Shape::Free(text) => text.clone(),
+            Shape::Shared {
+                long_prefix,
+                inner,
+                suffix,
+            } => {
+                let mut segments = vec![if *long_prefix { "p/a" } else { "p/" }];
+                segments.extend(inner.iter().take(4).map(String::as_str));
+                segments.push(if *suffix { "-s" } else { "" });
+                segments.join("*")
+            }
+        }
+    }
+}
+
+/// Ids: enough live deployments for a large bucket.
+const IDS: u8 = 48;
 
 fn team_name(t: bool) -> String {
     format!("team{}", u8::from(t))
@@ -34,8 +67,8 @@ fn team_name(t: bool) -> String {
 impl Spec {
     fn deployment(&self) -> Option<Deployment> {
         reference::deployment(
-            &format!("id{}", self.id % 16),
-            &self.pattern,
+            &format!("id{}", self.id % IDS),
+            &self.pattern.text(),
             &self.target,
             self.team.map(team_name).as_deref(),
             self.extra,
@@ -52,7 +85,7 @@ fn ids(r: &PatternRouter) -> Vec<String> {
 fuzz_target!(|ops: Vec<Op>| {
     let mut real = PatternRouter::new();
     let mut model = Reference::default();
-    for op in ops.into_iter().take(64) {
+    for op in ops.into_iter().take(256) {
         match op {
             Op::Insert(s) => {
                 if let Some(d) = s.deployment() {
@@ -65,7 +98,7 @@ fuzz_target!(|ops: Vec<Op>| {
                 }
             }
             Op::Remove(id) => {
-                let id = format!("id{}", id % 16);
+                let id = format!("id{}", id % IDS);
                 assert_eq!(
                     real.remove(&DeploymentId::from(id.as_str())).is_some(),
                     model.remove(&id)

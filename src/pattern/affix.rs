@@ -226,6 +226,13 @@ impl<V> AffixIndex<V> {
         self.table.iter().next().map(|s| (&*s.key, &s.value))
     }
 
+    pub(crate) fn get(&self, key: &[u8]) -> Option<&V> {
+        let hash = self.hash_key(key);
+        self.table
+            .find(hash, |s| s.hash == hash && same_bytes(&s.key, key))
+            .map(|s| &s.value)
+    }
+
     pub(crate) fn get_mut(&mut self, key: &[u8]) -> Option<&mut V> {
         let hash = self.hash_key(key);
         self.table

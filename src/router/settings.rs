@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use super::strategy::RoutingStrategy;
+use crate::error::RouteError;
 
 /// Where an alias of `model_group_alias` points.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,6 +97,11 @@ pub struct RouterSettings {
     pub max_fallbacks: usize,
     /// `enable_tag_filtering`: filter deployments by `litellm_params.tags` against the request's tags.
     pub enable_tag_filtering: bool,
+    /// The longest requested model name, in bytes, that [`Router::route`](crate::Router::route) and
+    /// [`Router::explain`](crate::Router::explain) look up (default 1,024: model names are tens of bytes).
+    /// A longer one is a [`RouteError::ModelNameTooLong`] before any lookup, so that a client cannot make
+    /// routing cost more than this many bytes' worth of work. Not a LiteLLM setting.
+    pub max_model_name_len: usize,
 }
 
 impl Default for RouterSettings {
@@ -118,6 +124,7 @@ impl Default for RouterSettings {
             num_retries: None,
             max_fallbacks: 5,
             enable_tag_filtering: false,
+            max_model_name_len: 1024,
         }
     }
 }
@@ -216,6 +223,32 @@ impl RouterSettings {
     pub fn with_tag_filtering(mut self, enabled: bool) -> Self {
         self.enable_tag_filtering = enabled;
         self
+    }
+
+    /// With this limit on the length of requested names, in bytes (see
+    /// [`RouterSettings::max_model_name_len`]).
+    ///
+    /// ```
+    /// use modelroute::router::RouterSettings;
+    /// assert_eq!(RouterSettings::default().max_model_name_len, 1024);
+    /// let settings = RouterSettings::default().with_max_model_name_len(4096);
+    /// assert_eq!(settings.max_model_name_len, 4096);
+    /// ```
+    pub fn with_max_model_name_len(mut self, bytes: usize) -> Self {
+        self.max_model_name_len = bytes;
+        self
+    }
+
+    /// Refuses a requested name longer than [`RouterSettings::max_model_name_len`].
+    pub(crate) fn check_model_name(&self, model: &str) -> Result<(), RouteError> {
+        if model.len() <= self.max_model_name_len {
+            return Ok(());
+        }
+        Err(RouteError::ModelNameTooLong {
+            model: model[..model.floor_char_boundary(64)].to_string(),
+            len: model.len(),
+            max: self.max_model_name_len,
+        })
     }
 
     pub(crate) fn fallback_list(&self, kind: FallbackKind) -> &[(String, Vec<String>)] {
