@@ -536,7 +536,8 @@ pub enum RouteError {
     /// The name resolved to a group, but none of its deployments can take a request now.
     #[error(
         "model `{model}` resolved to group `{group}`, but none of its {total} deployment(s) is available \
-         ({blocked} blocked, {cooling_down} cooling down, {tag_mismatch} without a matching tag){}",
+         ({blocked} blocked, {cooling_down} cooling down, {context_window} too small for the request, \
+         {tag_mismatch} without a matching tag){}",
         fmt_retry(.retry_after)
     )]
     NoneAvailable {
@@ -550,11 +551,40 @@ pub enum RouteError {
         blocked: usize,
         /// Deployments cooling down after failures.
         cooling_down: usize,
+        /// Deployments whose context window is smaller than the request (pre-call checks).
+        context_window: usize,
         /// Deployments left out by tag filtering.
         tag_mismatch: usize,
         /// When the first cooldown ends, if a deployment is cooling down.
         retry_after: Option<std::time::Duration>,
     },
+    /// Pre-call checks (`enable_pre_call_checks`): every deployment of the group that is not blocked or
+    /// cooling down has a context window smaller than the request's input tokens. Take the group's
+    /// `context_window_fallbacks` (LiteLLM raises `ContextWindowExceededError` here).
+    #[error(
+        "model `{model}` resolved to group `{group}`, but the request's {input_tokens} input tokens exceed \
+         the context window of its {too_small} available deployment(s){}",
+        fmt_window(.largest_window)
+    )]
+    ContextWindowExceeded {
+        /// The model requested.
+        model: String,
+        /// The group it resolved to.
+        group: String,
+        /// The input tokens the request stated.
+        input_tokens: u64,
+        /// The largest context window among those deployments (`model_info.max_input_tokens`).
+        largest_window: Option<u64>,
+        /// How many deployments were too small.
+        too_small: usize,
+    },
+}
+
+fn fmt_window(window: &Option<u64>) -> String {
+    match window {
+        Some(w) => format!(" (largest: {w})"),
+        None => String::new(),
+    }
 }
 
 fn fmt_tried(tried: &[crate::router::Tried]) -> String {
@@ -581,19 +611,36 @@ impl RouteError {
     pub fn is_unavailable(&self) -> bool {
         matches!(self, RouteError::NoneAvailable { .. })
     }
+    /// The request is too long for every available deployment of the group: take the group's
+    /// `context_window_fallbacks` (`Router::fallbacks_for(model, FallbackKind::ContextWindow)`).
+    ///
+    /// ```
+    /// use modelroute::{Deployment, Router};
+    /// use modelroute::router::{RequestContext, RouterSettings};
+    /// let router = Router::builder()
+    ///     .settings(RouterSettings::default().with_pre_call_checks(true))
+    ///     .deployment(Deployment::new("small", "openai/small")?.with_info("max_input_tokens", 8192)?)
+    ///     .build()?;
+    /// let err = router.route("small", &RequestContext::new().with_input_tokens(9000)).unwrap_err();
+    /// assert!(err.is_context_window_exceeded());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn is_context_window_exceeded(&self) -> bool {
+        matches!(self, RouteError::ContextWindowExceeded { .. })
+    }
     /// The model requested.
     pub fn model(&self) -> &str {
         match self {
-            RouteError::NoDeployment { model, .. } | RouteError::NoneAvailable { model, .. } => {
-                model
-            }
+            RouteError::NoDeployment { model, .. }
+            | RouteError::NoneAvailable { model, .. }
+            | RouteError::ContextWindowExceeded { model, .. } => model,
         }
     }
     /// When the first cooldown of the group ends (for [`RouteError::NoneAvailable`]).
     pub fn retry_after(&self) -> Option<std::time::Duration> {
         match self {
             RouteError::NoneAvailable { retry_after, .. } => *retry_after,
-            RouteError::NoDeployment { .. } => None,
+            RouteError::NoDeployment { .. } | RouteError::ContextWindowExceeded { .. } => None,
         }
     }
 }

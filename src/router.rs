@@ -8,17 +8,21 @@
 //!    the global wildcards (the whole name must match; the most specific pattern wins) → each of
 //!    `default_fallbacks` in turn. Nothing found is a [`RouteError::NoDeployment`] that lists every step
 //!    tried: never a guess.
-//! 2. **Filter** the group: drop blocked deployments and those cooling down, apply tag filtering (when
-//!    `enable_tag_filtering` is on), and keep the lowest `order` (a deployment without `order` comes last).
-//!    Nothing left is a [`RouteError::NoneAvailable`] saying why and when the first cooldown ends.
+//! 2. **Filter** the group, in LiteLLM's order: drop blocked deployments and those cooling down; with
+//!    `enable_pre_call_checks`, drop those whose context window is smaller than the input tokens the request
+//!    states (none left of those: [`RouteError::ContextWindowExceeded`], the cue for
+//!    `context_window_fallbacks`); apply [`tags`] (when `enable_tag_filtering` is on); keep the lowest
+//!    `order` (a deployment without `order` comes last). Nothing left is a [`RouteError::NoneAvailable`]
+//!    saying why and when the first cooldown ends.
 //! 3. **Pick** one with the [`RoutingStrategy`].
 //! 4. Return a [`Route`]: the deployment (kept alive by the route even if removed meanwhile), the concrete
 //!    model name (a wildcard's captures substituted) and why it was chosen. The route counts as in flight
 //!    until dropped (what `least-busy` balances on).
 //!
-//! The caller reports how the request went ([`Router::report`]): failures that LiteLLM counts cool a
-//! deployment down, latencies feed `latency-based-routing`. When a group fails, [`Router::fallbacks`] gives
-//! the groups to try next, in order.
+//! The caller reports how the request went ([`Router::report`]), successes too: failures cool a deployment
+//! down as LiteLLM decides it ([`cooldown`]), latencies feed `latency-based-routing`. A failure's class
+//! comes from the status and error body ([`FailureKind::classify`]). When a group fails,
+//! [`Router::fallbacks`] gives the groups to try next, in order.
 //!
 //! ```
 //! use modelroute::{Deployment, Router};
@@ -40,7 +44,7 @@
 //!
 //! let route = router.route("openai/gpt-4.1-mini", &RequestContext::new())?;
 //! assert_eq!(route.model(), "openai/gpt-4.1-mini");
-//! router.report(&route, Outcome::failure(FailureKind::Status(429)));
+//! router.report(&route, Outcome::failure(FailureKind::classify(429, r#"{"error": {"message": "slow down"}}"#)));
 //!
 //! let err = router.route("mistral-large", &RequestContext::new()).unwrap_err();
 //! assert!(err.is_not_found());
@@ -59,27 +63,34 @@
 //! it unless what is called changed (any `litellm_params` key other than `rpm`, `tpm`, `weight`, `order`,
 //! `tags`).
 
+pub mod cooldown;
+mod failure;
 mod fallback;
 mod filter;
 mod health;
+mod pre_call;
 mod settings;
 mod sharded;
 pub(crate) mod state;
 mod strategy;
+pub mod tags;
 
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Instant;
 
+pub use self::cooldown::{AllowedFailsPolicy, PolicyError};
+pub use self::failure::FailureKind;
 pub use self::fallback::{FallbackPlan, FallbackSource};
 pub use self::filter::CandidateStatus;
-pub use self::health::{DeploymentHealth, FailureKind, Outcome};
+pub use self::health::{DeploymentHealth, Outcome};
 pub use self::settings::{AliasTarget, FallbackKind, RouterSettings};
 pub use self::strategy::{RandomSource, RoutingStrategy, SplitMix64, UnknownStrategy};
 
-use self::filter::Eligibility;
-use self::health::{CooldownRule, InFlight, Stats};
+use self::cooldown::{CooldownRule, DeploymentCooldown, GroupContext};
+use self::filter::{Eligibility, Refusal};
+use self::health::{InFlight, Stats};
 use self::sharded::Sharded;
 use self::state::{Group, GroupKey, Member, State};
 use self::strategy::StrategyInput;
@@ -89,34 +100,51 @@ use crate::deployment::{Deployment, DeploymentId};
 use crate::error::{ChangeError, RouteError};
 use crate::pattern::{Pattern, PatternMatch, PatternRouter};
 
-/// Who is asking: the team (for team public names and team wildcards) and the request's tags (for tag
-/// filtering). Borrowed, so building one allocates nothing.
+/// Who is asking and what: the team (for team public names and team wildcards), the request's tags (for
+/// tag filtering) and its input tokens (for pre-call checks). Borrowed, so building one allocates nothing.
 ///
 /// ```
 /// use modelroute::router::RequestContext;
-/// let ctx = RequestContext::new().with_team("team-a").with_tags(&["eu"]);
+/// let ctx = RequestContext::new()
+///     .with_team("team-a")
+///     .with_tags(&["eu"])
+///     .with_input_tokens(12_000);
 /// assert_eq!(ctx.team(), Some("team-a"));
+/// assert_eq!(ctx.input_tokens(), Some(12_000));
 /// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RequestContext<'a> {
     team: Option<&'a str>,
     tags: &'a [&'a str],
+    input_tokens: Option<u64>,
 }
 
 impl<'a> RequestContext<'a> {
-    /// No team, no tags.
+    /// No team, no tags, no token count.
     pub const fn new() -> Self {
         RequestContext {
             team: None,
             tags: &[],
+            input_tokens: None,
         }
+    }
+    /// With the number of input tokens the request carries (its prompt, as the model's tokenizer counts it):
+    /// with `enable_pre_call_checks`, deployments whose context window (`model_info.max_input_tokens`) is
+    /// smaller are left out.
+    pub fn with_input_tokens(mut self, tokens: u64) -> Self {
+        self.input_tokens = Some(tokens);
+        self
+    }
+    /// The input tokens stated.
+    pub fn input_tokens(&self) -> Option<u64> {
+        self.input_tokens
     }
     /// For a request of this team.
     pub fn with_team(mut self, team: &'a str) -> Self {
         self.team = Some(team);
         self
     }
-    /// With these tags.
+    /// With these tags (see [`tags`]: `!tag` excludes, `&tag` requires).
     pub fn with_tags(mut self, tags: &'a [&'a str]) -> Self {
         self.tags = tags;
         self
@@ -288,6 +316,7 @@ pub struct Route {
     model: Option<Box<str>>,
     reason: RouteReason,
     wildcard: bool,
+    cooldown: DeploymentCooldown,
     guard: InFlight,
 }
 
@@ -542,11 +571,20 @@ impl Router {
     }
 
     fn now_ns(&self) -> u64 {
-        health::nanos(self.clock.now().saturating_duration_since(self.epoch))
+        cooldown::nanos(self.clock.now().saturating_duration_since(self.epoch))
     }
 
-    fn tag_filter<'a>(&self, ctx: &RequestContext<'a>) -> Option<&'a [&'a str]> {
-        self.settings.enable_tag_filtering.then_some(ctx.tags)
+    /// What `ctx` asks of a group's deployments now.
+    fn request<'a>(&self, ctx: &RequestContext<'a>) -> filter::Request<'a> {
+        filter::Request {
+            now_ns: self.now_ns(),
+            input_tokens: ctx
+                .input_tokens
+                .filter(|_| self.settings.enable_pre_call_checks),
+            tags: ctx.tags,
+            tag_filtering: self.settings.enable_tag_filtering,
+            match_any: self.settings.tag_filtering_match_any,
+        }
     }
 
     /// Picks the deployment for a request of `model`. See the [module docs](self) for the order of
@@ -557,12 +595,12 @@ impl Router {
         let Some(found) = self.resolve(&state, model, ctx) else {
             return Err(self.not_found(model, ctx));
         };
-        // 2. Keep what may take the request: not blocked, not cooling down, tags, lowest order.
-        let now = self.now_ns();
-        let tags = self.tag_filter(ctx);
+        // 2. Keep what may take the request: not blocked, not cooling down, large enough, tags, lowest order.
+        let request = self.request(ctx);
         let members = &found.group.members;
-        let Some(rule) = Eligibility::compute(members, now, tags) else {
-            return Err(self.unavailable(model, &found, now, tags));
+        let rule = match Eligibility::compute(members, request) {
+            Ok(rule) => rule,
+            Err(refusal) => return Err(self.unavailable(model, &found, &request, refusal)),
         };
         // 3. Pick one with the strategy.
         let input = StrategyInput {
@@ -578,6 +616,7 @@ impl Router {
             model: found.concrete_model(member).map(Into::into),
             reason: found.reason(self.settings.routing_strategy, rule.count),
             wildcard: member.wildcard,
+            cooldown: member.cooldown,
             guard: InFlight::start(member.stats.clone()),
         })
     }
@@ -588,10 +627,9 @@ impl Router {
         let Some(found) = self.resolve(&state, model, ctx) else {
             return Err(self.not_found(model, ctx));
         };
-        let now = self.now_ns();
-        let tags = self.tag_filter(ctx);
+        let request = self.request(ctx);
         let members = &found.group.members;
-        let rule = Eligibility::compute(members, now, tags);
+        let rule = Eligibility::compute(members, request).ok();
         let candidates = members
             .iter()
             .map(|m| Candidate {
@@ -599,7 +637,7 @@ impl Router {
                 model: found
                     .concrete_model(m)
                     .unwrap_or_else(|| m.deployment.litellm_params().model().to_string()),
-                availability: filter::availability(m, rule.as_ref(), now, tags),
+                availability: filter::availability(m, rule.as_ref(), &request),
             })
             .collect();
         Ok(Resolution {
@@ -680,46 +718,94 @@ impl Router {
         &self,
         model: &str,
         found: &Found<'_>,
-        now: u64,
-        tags: Option<&[&str]>,
+        request: &filter::Request<'_>,
+        refusal: Refusal,
     ) -> RouteError {
-        let why = filter::unavailable(&found.group.members, now, tags);
-        RouteError::NoneAvailable {
-            model: model.to_string(),
-            group: found.group.name.to_string(),
-            total: found.group.members.len(),
-            blocked: why.blocked,
-            cooling_down: why.cooling_down,
-            tag_mismatch: why.tag_mismatch,
-            retry_after: why.retry_after,
+        let why = filter::unavailable(&found.group.members, request);
+        match (refusal, request.input_tokens) {
+            (Refusal::ContextWindow, Some(input_tokens)) => RouteError::ContextWindowExceeded {
+                model: model.to_string(),
+                group: found.group.name.to_string(),
+                input_tokens,
+                largest_window: why.largest_window,
+                too_small: why.context_window,
+            },
+            _ => RouteError::NoneAvailable {
+                model: model.to_string(),
+                group: found.group.name.to_string(),
+                total: found.group.members.len(),
+                blocked: why.blocked,
+                cooling_down: why.cooling_down,
+                context_window: why.context_window,
+                tag_mismatch: why.tag_mismatch,
+                retry_after: why.retry_after,
+            },
         }
     }
 
-    /// Records how a routed request went. Failures that count (see [`FailureKind::counts_for_cooldown`])
-    /// may start a cooldown; successes feed the latency average. Returns true if this report started a
+    /// Records how a routed request went: report successes too, LiteLLM's default cooldown rule reads the
+    /// share of failures in the current minute. A failure may cool the deployment down, as LiteLLM decides
+    /// it (see [`cooldown`]); latencies feed `latency-based-routing`. Returns true if this report decided a
     /// cooldown.
     pub fn report(&self, route: &Route, outcome: Outcome) -> bool {
+        let group = GroupContext {
+            wildcard: route.wildcard,
+            single: route.reason.total == 1,
+            has_fallbacks: self.has_general_fallbacks(
+                route.reason.alias.as_deref().unwrap_or(&route.reason.group),
+            ),
+        };
         route
             .guard
             .stats()
-            .record(outcome, self.now_ns(), &self.rule, route.wildcard)
+            .record(outcome, self.now_ns(), &self.rule, &route.cooldown, group)
     }
 
-    /// Records an outcome for the deployment `id` (when the route is not at hand). Returns `None` if the
-    /// router has no such deployment, else whether a cooldown started.
+    /// Records an outcome for the deployment `id` (when the route is not at hand; the request is taken to
+    /// have named the deployment's own group). Returns `None` if the router has no such deployment, else
+    /// whether a cooldown was decided.
     pub fn report_id(&self, id: &DeploymentId, outcome: Outcome) -> Option<bool> {
-        let member = self.state.read().by_id.get(id).cloned()?;
+        let (member, single, name) = {
+            let state = self.state.read();
+            let member = state.by_id.get(id).cloned()?;
+            let key = GroupKey::of(&member.deployment);
+            let single = state.group(key).is_none_or(|g| g.members.len() == 1);
+            let name = key.name.to_string();
+            (member, single, name)
+        };
+        let group = GroupContext {
+            wildcard: member.wildcard,
+            single,
+            has_fallbacks: self.has_general_fallbacks(&name),
+        };
         Some(
             member
                 .stats
-                .record(outcome, self.now_ns(), &self.rule, member.wildcard),
+                .record(outcome, self.now_ns(), &self.rule, &member.cooldown, group),
         )
+    }
+
+    /// Whether a request for `group` has somewhere else to go (LiteLLM's `_has_fallback_group`): its own
+    /// entry in `fallbacks` (the first one, non-empty), else the last `"*"` entry or `default_fallbacks`.
+    fn has_general_fallbacks(&self, group: &str) -> bool {
+        let fallbacks = &self.settings.fallbacks;
+        if let Some((_, to)) = fallbacks.iter().find(|(k, _)| k == group) {
+            return !to.is_empty();
+        }
+        if !self.settings.default_fallbacks.is_empty() {
+            return true;
+        }
+        fallbacks
+            .iter()
+            .rev()
+            .find(|(k, _)| k == "*")
+            .is_some_and(|(_, to)| !to.is_empty())
     }
 
     /// The health and strategy state of deployment `id`.
     pub fn health(&self, id: &DeploymentId) -> Option<DeploymentHealth> {
         let stats: Arc<Stats> = self.state.read().by_id.get(id)?.stats.clone();
-        Some(stats.snapshot(self.now_ns(), &self.rule))
+        Some(stats.snapshot(self.now_ns()))
     }
 
     /// The general fallback plan for `model` (see [`Router::fallbacks_for`]).
@@ -1000,8 +1086,8 @@ impl RouterBuilder {
                 .collect(),
             rule: CooldownRule {
                 allowed_fails: settings.allowed_fails,
-                window: settings.failure_window,
-                cooldown: settings.cooldown_time,
+                policy: settings.allowed_fails_policy,
+                cooldown_time: settings.cooldown_time,
                 disabled: settings.disable_cooldowns,
             },
             epoch: clock.now(),

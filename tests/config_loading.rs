@@ -47,7 +47,7 @@ fn check_production(config: RouterConfig) {
     assert!(config.skipped().is_empty());
     let s = config.settings();
     assert_eq!(s.routing_strategy, RoutingStrategy::SimpleShuffle);
-    assert_eq!(s.allowed_fails, 2);
+    assert_eq!(s.allowed_fails, Some(2));
     assert_eq!(s.cooldown_time, Duration::from_secs(30));
     assert_eq!(
         s.num_retries,
@@ -371,7 +371,11 @@ fn settings_defaults_and_empty_configs() {
     for text in ["{}", "null", r#"{"model_list": null}"#] {
         let config = RouterConfig::from_json(text).unwrap();
         assert!(config.deployments().is_empty());
-        assert_eq!(config.settings().allowed_fails, 3);
+        assert_eq!(
+            config.settings().allowed_fails,
+            None,
+            "LiteLLM's default rule"
+        );
         assert_eq!(config.settings().cooldown_time, Duration::from_secs(5));
     }
 }

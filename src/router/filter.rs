@@ -1,20 +1,13 @@
-//! Which deployments of a group may take a request now: not blocked, not cooling down, tags (when tag
-//! filtering is on), and only the lowest `order`. Allocates nothing.
+//! Which deployments of a group may take a request now, in LiteLLM's order: not blocked and not cooling
+//! down; large enough for the request (pre-call checks, [`pre_call`](super::pre_call)); allowed by its tags
+//! ([`tags`](super::tags)); and only the lowest `order` among those. Allocates nothing.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::pre_call;
 use super::state::Member;
-
-/// Tag filtering, as LiteLLM's `enable_tag_filtering` does it: a request with tags goes to the
-/// deployments sharing one of them, else to those tagged `default`; a request without tags goes to the
-/// deployments tagged `default` if there are any, else to all.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum TagMode {
-    All,
-    Matching,
-    DefaultTagged,
-}
+use super::tags::TagRule;
 
 /// Sort key of `order`: a deployment without `order` comes after every deployment with one.
 fn order_key(m: &Member) -> (bool, i64) {
@@ -34,18 +27,62 @@ pub enum CandidateStatus {
     Blocked,
     /// Cooling down after failures, for this long still.
     CoolingDown(Duration),
+    /// Its context window (`max_input_tokens`, the value given) is smaller than the request's input tokens
+    /// (pre-call checks).
+    ContextWindowTooSmall(u64),
     /// Left out by tag filtering.
     TagMismatch,
     /// Another available deployment has a lower `order`.
     LowerPriority,
 }
 
+/// What one request asks of a group's deployments.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Request<'a> {
+    pub now_ns: u64,
+    /// The request's input tokens, when pre-call checks are on and the caller stated them.
+    pub input_tokens: Option<u64>,
+    /// The request's tags.
+    pub tags: &'a [&'a str],
+    /// `enable_tag_filtering` of the router (a group's deployments may override it).
+    pub tag_filtering: bool,
+    /// `tag_filtering_match_any`.
+    pub match_any: bool,
+}
+
+impl Request<'_> {
+    fn healthy(&self, m: &Member) -> bool {
+        !m.deployment.model_info().blocked() && !m.stats.is_cooling(self.now_ns)
+    }
+
+    fn fits(&self, m: &Member) -> bool {
+        pre_call::fits(self.input_tokens, m.context_window)
+    }
+
+    /// Whether tag filtering is on for this group: the first deployment saying so in
+    /// `model_info.enable_tag_filtering`, else the router.
+    fn tag_filtering(&self, members: &[Arc<Member>]) -> bool {
+        members
+            .iter()
+            .find_map(|m| m.tag_filtering)
+            .unwrap_or(self.tag_filtering)
+    }
+}
+
+/// Why nothing is eligible.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// Every deployment that is not blocked or cooling down is too small for the request.
+    ContextWindow,
+    /// Blocked, cooling down, or left out by tags.
+    Unavailable,
+}
+
 /// The eligibility rule for one request on one group.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Eligibility<'a> {
-    now_ns: u64,
-    tags: Option<&'a [&'a str]>,
-    mode: TagMode,
+    request: Request<'a>,
+    tags: TagRule<'a>,
     order: (bool, i64),
     pub count: usize,
 }
@@ -55,112 +92,97 @@ pub(crate) struct Eligibility<'a> {
 pub(crate) struct Unavailable {
     pub blocked: usize,
     pub cooling_down: usize,
+    pub context_window: usize,
     pub tag_mismatch: usize,
     pub retry_after: Option<Duration>,
-}
-
-fn healthy(m: &Member, now_ns: u64) -> bool {
-    !m.deployment.model_info().blocked() && !m.stats.is_cooling(now_ns)
-}
-
-fn tag_ok(m: &Member, mode: TagMode, tags: Option<&[&str]>) -> bool {
-    match mode {
-        TagMode::All => true,
-        TagMode::Matching => {
-            let wanted = tags.unwrap_or_default();
-            m.tags.iter().any(|t| wanted.contains(&&**t))
-        }
-        TagMode::DefaultTagged => m.tags.iter().any(|t| &**t == "default"),
-    }
+    /// The largest known context window among the deployments that are not blocked or cooling down.
+    pub largest_window: Option<u64>,
 }
 
 impl<'a> Eligibility<'a> {
-    /// The rule for `members` at `now_ns`; `tags` is `Some` when tag filtering is on. `None` when no
-    /// deployment is eligible.
-    pub fn compute(
-        members: &[Arc<Member>],
-        now_ns: u64,
-        tags: Option<&'a [&'a str]>,
-    ) -> Option<Self> {
-        let mode = match tags {
-            None => TagMode::All,
-            Some(wanted) => {
-                let any = |pred: &dyn Fn(&Member) -> bool| {
-                    members.iter().any(|m| healthy(m, now_ns) && pred(m))
-                };
-                let is_default = |m: &Member| m.tags.iter().any(|t| &**t == "default");
-                if !wanted.is_empty() {
-                    if any(&|m| tag_ok(m, TagMode::Matching, tags)) {
-                        TagMode::Matching
-                    } else if any(&is_default) {
-                        TagMode::DefaultTagged
-                    } else {
-                        return None;
-                    }
-                } else if any(&is_default) {
-                    TagMode::DefaultTagged
-                } else {
-                    TagMode::All
-                }
-            }
+    /// The rule for `request` on `members`, or why no deployment is eligible.
+    pub fn compute(members: &[Arc<Member>], request: Request<'a>) -> Result<Self, Refusal> {
+        let healthy = |m: &Member| request.healthy(m);
+        if request.input_tokens.is_some()
+            && members.iter().any(|m| healthy(m))
+            && !members.iter().any(|m| healthy(m) && request.fits(m))
+        {
+            return Err(Refusal::ContextWindow);
+        }
+        let available = |m: &Member| healthy(m) && request.fits(m);
+        let tags = if request.tag_filtering(members) {
+            TagRule::compute(members, available, request.tags, request.match_any)
+                .ok_or(Refusal::Unavailable)?
+        } else {
+            TagRule::ALL
         };
         let order = members
             .iter()
-            .filter(|m| healthy(m, now_ns) && tag_ok(m, mode, tags))
+            .filter(|m| available(m) && tags.accepts(m))
             .map(|m| order_key(m))
-            .min()?;
+            .min()
+            .ok_or(Refusal::Unavailable)?;
         let mut rule = Eligibility {
-            now_ns,
+            request,
             tags,
-            mode,
             order,
             count: 0,
         };
         rule.count = members.iter().filter(|m| rule.accepts(m)).count();
-        Some(rule)
+        Ok(rule)
     }
 
     /// Whether `m` may take the request.
     #[inline]
     pub fn accepts(&self, m: &Member) -> bool {
-        healthy(m, self.now_ns) && tag_ok(m, self.mode, self.tags) && order_key(m) == self.order
+        self.request.healthy(m)
+            && self.request.fits(m)
+            && self.tags.accepts(m)
+            && order_key(m) == self.order
     }
 }
 
-/// Why each member is or is not eligible (for explanations and errors).
+/// Why `m` is or is not eligible (for explanations and errors); `rule` is `None` when nothing is.
 pub(crate) fn availability(
     m: &Member,
     rule: Option<&Eligibility<'_>>,
-    now_ns: u64,
-    tags: Option<&[&str]>,
+    request: &Request<'_>,
 ) -> CandidateStatus {
     if m.deployment.model_info().blocked() {
         return CandidateStatus::Blocked;
     }
-    if let Some(left) = m.stats.cooldown_left(now_ns) {
+    if let Some(left) = m.stats.cooldown_left(request.now_ns) {
         return CandidateStatus::CoolingDown(left);
+    }
+    if !request.fits(m)
+        && let Some(window) = m.context_window
+    {
+        return CandidateStatus::ContextWindowTooSmall(window);
     }
     match rule {
         Some(rule) if rule.accepts(m) => CandidateStatus::Available,
-        Some(rule) if tag_ok(m, rule.mode, tags) => CandidateStatus::LowerPriority,
+        Some(rule) if rule.tags.accepts(m) => CandidateStatus::LowerPriority,
         _ => CandidateStatus::TagMismatch,
     }
 }
 
 /// The reasons why no member of `members` is eligible.
-pub(crate) fn unavailable(
-    members: &[Arc<Member>],
-    now_ns: u64,
-    tags: Option<&[&str]>,
-) -> Unavailable {
+pub(crate) fn unavailable(members: &[Arc<Member>], request: &Request<'_>) -> Unavailable {
     let mut out = Unavailable::default();
     for m in members {
-        match availability(m, None, now_ns, tags) {
+        if request.healthy(m) {
+            out.largest_window = match (out.largest_window, m.context_window) {
+                (Some(a), Some(b)) => Some(a.max(b)),
+                (a, b) => a.or(b),
+            };
+        }
+        match availability(m, None, request) {
             CandidateStatus::Blocked => out.blocked += 1,
             CandidateStatus::CoolingDown(left) => {
                 out.cooling_down += 1;
                 out.retry_after = Some(out.retry_after.map_or(left, |r| r.min(left)));
             }
+            CandidateStatus::ContextWindowTooSmall(_) => out.context_window += 1,
             _ => out.tag_mismatch += 1,
         }
     }

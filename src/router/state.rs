@@ -14,7 +14,9 @@ use std::sync::atomic::AtomicUsize;
 
 use serde_json::Value;
 
+use super::cooldown::DeploymentCooldown;
 use super::health::Stats;
+use super::pre_call;
 use crate::deployment::{Deployment, DeploymentId};
 use crate::error::ChangeError;
 use crate::pattern::PatternRouter;
@@ -28,6 +30,14 @@ pub(crate) struct Member {
     pub tags: Box<[Box<str>]>,
     /// Routed through a wildcard pattern (never cooled down).
     pub wildcard: bool,
+    /// Its own `cooldown_time`, `allowed_fails`, `allowed_fails_policy`.
+    pub cooldown: DeploymentCooldown,
+    /// Its context window in input tokens, if known (pre-call checks).
+    pub context_window: Option<u64>,
+    /// `model_info.enable_tag_filtering`, if set.
+    pub tag_filtering: Option<bool>,
+    /// `model_info.allow_fail_open: true`.
+    pub allow_fail_open: bool,
 }
 
 impl Member {
@@ -41,7 +51,12 @@ impl Member {
             _ => Box::default(),
         };
         let wildcard = deployment.routing_name().contains('*');
+        let info = deployment.model_info();
         Member {
+            cooldown: DeploymentCooldown::of(&deployment),
+            context_window: pre_call::context_window(&deployment),
+            tag_filtering: info.get("enable_tag_filtering").and_then(Value::as_bool),
+            allow_fail_open: info.get("allow_fail_open") == Some(&Value::Bool(true)),
             deployment,
             stats,
             tags,
@@ -140,7 +155,7 @@ pub(crate) enum Upserted {
 
 /// The keys of `litellm_params` that tune routing without changing what is called: changing only these
 /// keeps a deployment's health and strategy state.
-const ROUTING_KNOBS: [&str; 5] = ["rpm", "tpm", "weight", "order", "tags"];
+const ROUTING_KNOBS: [&str; 6] = ["rpm", "tpm", "weight", "order", "tags", "cooldown_time"];
 
 /// Whether `new` calls something else than `old` (so its latency, failures and cooldown say nothing about
 /// `new`): any `litellm_params` key other than the routing knobs differs (model, api_base, api_key, …).
