@@ -311,8 +311,8 @@ pub(crate) struct GroupContext {
 }
 
 /// A count that lives `ttl` from its first event: LiteLLM's in-memory cache entry, whose TTL an increment
-/// does not refresh. Boundaries as there: the count is still read at its expiry, and an increment at that
-/// very instant continues the count with a new TTL.
+/// does not refresh. It is gone at its expiry (LiteLLM's cache evicts entries whose expiry is `<=` now on
+/// every write, and a request writes several).
 #[derive(Debug, Clone, Copy, Default)]
 struct Window {
     count: u64,
@@ -321,7 +321,7 @@ struct Window {
 
 impl Window {
     fn get(&self, now_ns: u64) -> u64 {
-        if now_ns <= self.expires_ns {
+        if now_ns < self.expires_ns {
             self.count
         } else {
             0
@@ -332,11 +332,7 @@ impl Window {
         if now_ns < self.expires_ns {
             self.count += 1;
         } else {
-            self.count = if now_ns == self.expires_ns {
-                self.count + 1
-            } else {
-                1
-            };
+            self.count = 1;
             self.expires_ns = now_ns.saturating_add(nanos(ttl));
         }
         self.count
@@ -541,12 +537,10 @@ mod tests {
         let mut w = Window::default();
         assert_eq!(w.incr(0, MINUTE), 1);
         assert_eq!(w.incr(59 * SEC, MINUTE), 2);
-        assert_eq!(w.get(60 * SEC), 2);
-        assert_eq!(w.get(60 * SEC + 1), 0);
-        assert_eq!(w.incr(60 * SEC + 1, MINUTE), 1);
-        // At the expiry itself, LiteLLM reads the old count and writes it back with a new TTL.
-        assert_eq!(w.incr(120 * SEC + 1, MINUTE), 2);
-        assert_eq!(w.get(180 * SEC + 1), 2);
+        assert_eq!(w.get(60 * SEC - 1), 2);
+        assert_eq!(w.get(60 * SEC), 0);
+        assert_eq!(w.incr(60 * SEC, MINUTE), 1);
+        assert_eq!(w.get(120 * SEC - 1), 1);
     }
 
     #[test]

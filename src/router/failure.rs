@@ -91,8 +91,8 @@ impl FailureKind {
     /// The class of an answer from a deployment of `provider` (LiteLLM's provider prefix of
     /// `litellm_params.model`, e.g. `azure` for `azure/gpt-4o`): `azure` and `azure_text` follow LiteLLM's
     /// Azure mapping (content filter wording and the `content_policy_violation` / `ResponsibleAIPolicyViolation`
-    /// codes → content policy; a 500 without "Internal server error" in the message is a generic
-    /// [`Status(500)`](FailureKind::Status)); `litellm_proxy` first takes the class a LiteLLM proxy names in its
+    /// codes → content policy; a 500 without "Internal server error" in the message is LiteLLM's generic
+    /// `APIError`, [`Other`](FailureKind::Other)); `litellm_proxy` first takes the class a LiteLLM proxy names in its
     /// message (`litellm.RateLimitError: …`); every other provider is [`FailureKind::classify`].
     ///
     /// ```
@@ -442,6 +442,7 @@ impl ErrorText {
                 502 => FailureKind::BadGateway,
                 503 => FailureKind::ServiceUnavailable,
                 // No 500 branch: a generic APIError with status 500.
+                500 => FailureKind::Other,
                 other => FailureKind::Status(other),
             }
         }
