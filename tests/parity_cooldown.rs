@@ -9,6 +9,8 @@
 //! modelroute's side builds its router from the same config (`router_settings` = the scenario's router
 //! arguments), classifies each answer with `FailureKind::classify_for` and reports it with `report_id`, with a
 //! `ManualClock` at the step's time.
+//!
+//! `MODELROUTE_PARITY_DUMP=<file>` writes the scenarios given to LiteLLM to that file, to rerun its side by hand.
 
 mod support;
 
@@ -570,7 +572,205 @@ fn scenarios() -> Vec<Scenario> {
         ),
     ];
     out.push(classification());
+    out.extend((0..6).map(random_cooldowns));
+    out.extend((0..4).map(random_tags));
     out
+}
+
+/// A small deterministic generator for the random scenarios (SplitMix64).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    fn pick<T: Clone>(&mut self, items: &[T]) -> T {
+        items[self.below(items.len())].clone()
+    }
+    fn chance(&mut self, percent: u64) -> bool {
+        self.next() % 100 < percent
+    }
+    fn shuffled(&mut self, items: &[&str]) -> Vec<String> {
+        let mut v: Vec<String> = items.iter().map(|s| s.to_string()).collect();
+        for i in (1..v.len()).rev() {
+            v.swap(i, self.below(i + 1));
+        }
+        v
+    }
+}
+
+const NAMES: [&str; 16] = [
+    "random_cooldowns_0",
+    "random_cooldowns_1",
+    "random_cooldowns_2",
+    "random_cooldowns_3",
+    "random_cooldowns_4",
+    "random_cooldowns_5",
+    "random_tags_0",
+    "random_tags_1",
+    "random_tags_2",
+    "random_tags_3",
+    "",
+    "",
+    "",
+    "",
+    "",
+    "",
+];
+
+/// 80 calls at random times with random answers on a group of three and a single deployment, under one family
+/// of settings per `k`: LiteLLM's default rule, `allowed_fails`, a router policy, deployment policies, fallbacks,
+/// per-deployment cooldown times.
+fn random_cooldowns(k: usize) -> Scenario {
+    let mut rng = Rng(0x5eed_0000 + k as u64);
+    let mut deployments = vec![
+        dep("g", "a"),
+        dep("g", "b"),
+        dep("g", "c"),
+        dep("solo", "s"),
+    ];
+    let policy_keys = [
+        "RateLimitErrorAllowedFails",
+        "InternalServerErrorAllowedFails",
+        "BadRequestErrorAllowedFails",
+        "AuthenticationErrorAllowedFails",
+        "TimeoutErrorAllowedFails",
+        "ServiceUnavailableErrorAllowedFails",
+        "NotFoundErrorAllowedFails",
+    ];
+    let mut random_policy = |rng: &mut Rng| {
+        let mut policy = serde_json::Map::new();
+        for key in policy_keys {
+            if rng.chance(50) {
+                policy.insert(key.into(), json!(rng.below(3)));
+            }
+        }
+        Value::Object(policy)
+    };
+    let router = match k {
+        0 => json!({}),
+        1 => json!({"allowed_fails": 1, "cooldown_time": 10}),
+        2 => json!({"allowed_fails_policy": random_policy(&mut rng), "cooldown_time": 8}),
+        3 => {
+            for d in deployments.iter_mut() {
+                if rng.chance(60) {
+                    d["model_info"]["allowed_fails_policy"] = random_policy(&mut rng);
+                }
+                if rng.chance(40) {
+                    d["model_info"]["allowed_fails"] = json!(rng.below(3));
+                }
+            }
+            json!({"cooldown_time": 6})
+        }
+        4 => json!({"fallbacks": [{"solo": ["g"]}]}),
+        _ => {
+            for d in deployments.iter_mut() {
+                let (section, value) = rng.pick(&[
+                    ("model_info", json!(3)),
+                    ("litellm_params", json!(12.5)),
+                    ("model_info", json!(1.5)),
+                    ("model_info", json!(0)),
+                    ("none", Value::Null),
+                    ("none", Value::Null),
+                ]);
+                if section != "none" {
+                    d[section]["cooldown_time"] = value;
+                }
+            }
+            json!({"allowed_fails": 1, "cooldown_time": 4})
+        }
+    };
+    let answers = [
+        ok(),
+        ok(),
+        ok(),
+        fail(500, "boom"),
+        fail(503, "down"),
+        fail(429, "slow down"),
+        fail(400, "bad"),
+        fail(400, "This model's maximum context length is 5 tokens"),
+        fail(401, "key"),
+        fail(404, "gone"),
+        fail(402, "pay"),
+        json!("timeout"),
+        json!("connection"),
+    ];
+    let mut steps = Vec::new();
+    let mut at = 0.0;
+    // Up to 8 s between calls (1 s with the short cooldown times of the last family).
+    let gap = if k == 5 { 3 } else { 17 };
+    for _ in 0..80 {
+        at += rng.below(gap) as f64 / 2.0;
+        let answer = rng.pick(&answers);
+        if rng.chance(75) {
+            let order = rng.shuffled(&["a", "b", "c"]);
+            steps.push(
+                json!({"at": at, "call": {"model": "g", "deployment": order, "answer": answer}}),
+            );
+        } else {
+            steps.push(
+                json!({"at": at, "call": {"model": "solo", "deployment": ["s"], "answer": answer}}),
+            );
+        }
+    }
+    scenario(NAMES[k], router, deployments, steps)
+}
+
+/// Random tags, context windows and fail-open on a group of six, cooled down at random, then 40 random
+/// requests (tags with `!` and `&`, input tokens).
+fn random_tags(k: usize) -> Scenario {
+    let mut rng = Rng(0x7a95_0000 + k as u64);
+    let ids = ["d0", "d1", "d2", "d3", "d4", "d5"];
+    let vocabulary = ["x", "y", "z", "default"];
+    let mut deployments = Vec::new();
+    for id in ids {
+        let mut d = dep("g", id);
+        let tags: Vec<&str> = vocabulary
+            .iter()
+            .copied()
+            .filter(|_| rng.chance(35))
+            .collect();
+        if !tags.is_empty() || rng.chance(50) {
+            d["litellm_params"]["tags"] = json!(tags);
+        }
+        if rng.chance(60) {
+            d["model_info"]["max_input_tokens"] = json!(rng.pick(&[100, 1000]));
+        }
+        if k >= 2 && rng.chance(25) {
+            d["model_info"]["allow_fail_open"] = json!(true);
+        }
+        deployments.push(d);
+    }
+    let router = json!({
+        "enable_tag_filtering": true,
+        "tag_filtering_match_any": k % 2 == 0,
+        "enable_pre_call_checks": true,
+        "allowed_fails": 0,
+        "cooldown_time": 1000,
+    });
+    let mut steps = Vec::new();
+    for _ in 0..2 {
+        let order = rng.shuffled(&ids);
+        steps.push(json!({"at": 0.0, "call": {"model": "g", "deployment": order, "answer": fail(500, "boom")}}));
+    }
+    let request_tags = ["x", "y", "z", "w", "default", "!x", "!y", "&x", "&z", "&w"];
+    for _ in 0..40 {
+        let n = rng.below(4);
+        let tags: Vec<&str> = (0..n).map(|_| rng.pick(&request_tags)).collect();
+        let mut step = tagged(route(1.0, "g"), &tags);
+        if let Some(t) = rng.pick(&[None, None, Some(50), Some(500), Some(5000)]) {
+            step = tokens(step, t);
+        }
+        steps.push(step);
+    }
+    scenario(NAMES[6 + k], router, deployments, steps)
 }
 
 /// Answers of every class, on OpenAI, Azure and LiteLLM-proxy deployments, with cooldowns off: what class
@@ -667,6 +867,10 @@ fn litellm() -> &'static HashMap<&'static str, Vec<Value>> {
         let input = json!({"scenarios": all.iter().map(|s| json!({
             "router": s.router, "model_list": s.model_list, "steps": s.steps,
         })).collect::<Vec<_>>()});
+        if let Ok(path) = std::env::var("MODELROUTE_PARITY_DUMP") {
+            // To rerun LiteLLM's side by hand: python tests/litellm/cooldown_parity.py < $path
+            std::fs::write(&path, input.to_string()).expect("write MODELROUTE_PARITY_DUMP");
+        }
         let output = run_python(&input.to_string());
         let results: Vec<Vec<Value>> = serde_json::from_str(&output)
             .unwrap_or_else(|e| panic!("cooldown_parity.py printed no JSON ({e}):\n{output}"));
@@ -813,13 +1017,23 @@ fn modelroute(s: &Scenario) -> Vec<Value> {
         };
         let mut result = serde_json::Map::new();
         if step.get("call").is_some() {
-            let id = body["deployment"].as_str().unwrap();
+            let wanted = match &body["deployment"] {
+                Value::String(id) => vec![id.clone()],
+                list => strings(list),
+            };
             let eligible = eligible().ok();
+            let picked = eligible
+                .as_ref()
+                .and_then(|e| wanted.iter().find(|w| e.contains(w)).cloned());
             result.insert("eligible".into(), json!(eligible));
-            result.insert(
-                "picked".into(),
-                json!(eligible.filter(|e| e.iter().any(|x| x == id)).map(|_| id)),
-            );
+            result.insert("picked".into(), json!(picked));
+            let Some(id) = picked else {
+                // Nothing called: no outcome to report (LiteLLM raises before calling anything).
+                result.insert("cooling".into(), json!(cooling(&router, &ids)));
+                out.push(Value::Object(result));
+                continue;
+            };
+            let id = id.as_str();
             let answer = &body["answer"];
             let outcome = match answer.as_str() {
                 Some("success") => Outcome::success(Duration::from_millis(100)),
@@ -841,17 +1055,20 @@ fn modelroute(s: &Scenario) -> Vec<Value> {
                 Err(e) => result.insert("error".into(), json!(e)),
             };
         }
-        let cooling: BTreeMap<String, f64> = ids
-            .iter()
-            .filter_map(|id| {
-                let left = router.health(&id.as_str().into())?.cooldown_left?;
-                Some((id.clone(), (left.as_secs_f64() * 1e6).round() / 1e6))
-            })
-            .collect();
-        result.insert("cooling".into(), json!(cooling));
+        result.insert("cooling".into(), json!(cooling(&router, &ids)));
         out.push(Value::Object(result));
     }
     out
+}
+
+/// The deployments cooling down, with the seconds left (as the Python driver rounds them).
+fn cooling(router: &Router, ids: &[String]) -> BTreeMap<String, f64> {
+    ids.iter()
+        .filter_map(|id| {
+            let left = router.health(&id.as_str().into())?.cooldown_left?;
+            Some((id.clone(), (left.as_secs_f64() * 1e6).round() / 1e6))
+        })
+        .collect()
 }
 
 /// Compares both routers' decisions on scenario `name`, step by step.
@@ -871,12 +1088,14 @@ fn check(name: &str) {
             ))
         };
         if let Some(call) = step.get("call") {
-            assert_eq!(
-                l["picked"], call["deployment"],
-                "scenario {name} step {i}: LiteLLM could not call {} (not eligible): {l}",
-                call["deployment"]
-            );
-            if l["eligible"] != m["eligible"] {
+            if call["deployment"].is_string() {
+                assert_eq!(
+                    l["picked"], call["deployment"],
+                    "scenario {name} step {i}: LiteLLM could not call {} (not eligible): {l}",
+                    call["deployment"]
+                );
+            }
+            if l["eligible"] != m["eligible"] || l["picked"] != m["picked"] {
                 differ("eligible deployments");
             }
             match (l.get("seen"), m.get("seen")) {
@@ -900,9 +1119,11 @@ fn check(name: &str) {
     }
     assert!(
         mismatches.is_empty(),
-        "scenario {name}: {} difference(s) from LiteLLM:\n{}",
+        "scenario {name}: {} difference(s) from LiteLLM:\n{}\nrouter: {}\nmodel_list: {}",
         mismatches.len(),
-        mismatches.join("\n")
+        mismatches.join("\n"),
+        s.router,
+        s.model_list
     );
 }
 
@@ -1024,4 +1245,18 @@ fn a_groups_deployment_can_switch_tag_filtering_on() {
 #[test]
 fn failure_classes_are_litellms_for_openai_azure_and_proxy_answers() {
     check("classification");
+}
+
+#[test]
+fn random_sequences_of_answers_cool_the_same_deployments_under_every_kind_of_setting() {
+    for name in &NAMES[..6] {
+        check(name);
+    }
+}
+
+#[test]
+fn random_tags_context_windows_and_fail_open_filter_the_same_deployments() {
+    for name in &NAMES[6..10] {
+        check(name);
+    }
 }

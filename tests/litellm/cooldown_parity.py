@@ -12,6 +12,8 @@ LiteLLM is imported once. A scenario:
                                                        "answer": <answer>, "tags": [...]}},
                {"at": <seconds>, "route": {"model": <group>, "tags": [...], "input_tokens": <n>}}]}
 
+A call's `deployment` is an id, or a list of ids: the first of them that is eligible is called.
+
 An answer is "success", {"status": <HTTP status>, "body": <response body text>}, "timeout" or "connection".
 
 What is real and what is steered:
@@ -20,8 +22,10 @@ What is real and what is steered:
   Timeouts and connection errors are raised as LiteLLM's own `Timeout` / `APIConnectionError` (`mock_response`).
 - Time is LiteLLM's `time.time()`, patched to a clock the steps set: no sleeping.
 - The pick among the eligible deployments is steered: `simple_shuffle` is replaced by a function that records
-  the eligible deployments and returns the step's `deployment` (so both routers see the same sequence).
+  the eligible deployments and returns the step's `deployment` (so both routers see the same sequence). When
+  none of them is eligible, the call goes elsewhere and "picked" is null.
 - The input-token count of the pre-call checks is the step's `input_tokens` (LiteLLM's counter is replaced).
+- Each scenario's model names get a suffix of their own (LiteLLM keeps model_info in a process-wide map).
 - Fallbacks are disabled per request (`disable_fallbacks`), so a call touches one deployment only; the
   router-level `fallbacks` setting still counts for the cooldown rules.
 
@@ -97,7 +101,7 @@ class Upstream(BaseHTTPRequestHandler):
         pass
 
 
-PICK = {"force": None, "eligible": None}
+PICK = {"force": None, "eligible": None, "picked": None}
 SEEN = {"failure": None}
 on_failure = router_core.PythonCore.deployment_callback_on_failure
 
@@ -112,20 +116,27 @@ def recording_on_failure(self, kwargs, completion_response, start_time, end_time
 
 def steered_shuffle(resolve_model_alias, healthy_deployments, model, request_kwargs):
     PICK["eligible"] = sorted(d["model_info"]["id"] for d in healthy_deployments)
-    for d in healthy_deployments:
-        if d["model_info"]["id"] == PICK["force"]:
-            return d
+    by_id = {d["model_info"]["id"]: d for d in healthy_deployments}
+    for wanted in PICK["force"] or ():
+        if wanted in by_id:
+            PICK["picked"] = wanted
+            return by_id[wanted]
+    PICK["picked"] = None
     return healthy_deployments[0]
 
 
 router_core.simple_shuffle = steered_shuffle
 
 
-def run_scenario(scenario: dict, api_base: str) -> list:
+def run_scenario(index: int, scenario: dict, api_base: str) -> list:
     model_list = []
     for entry in scenario["model_list"]:
         entry = json.loads(json.dumps(entry))
         params = entry["litellm_params"]
+        # LiteLLM registers each deployment's model_info (max_input_tokens, ...) in its process-wide cost map under
+        # the model name: a name of its own per scenario keeps one scenario's windows out of the next.
+        if "*" not in params["model"]:
+            params["model"] = f"{params['model']}-scenario{index}"
         azure = params["model"].startswith("azure/")
         params.setdefault("api_key", "sk-parity")
         params.setdefault("api_base", api_base if azure else api_base + "/v1")
@@ -147,7 +158,9 @@ def run_scenario(scenario: dict, api_base: str) -> list:
 
     async def call(step: dict) -> dict:
         answer = step["answer"]
-        PICK["force"], PICK["eligible"] = step["deployment"], None
+        wanted = step["deployment"]
+        PICK["force"] = [wanted] if isinstance(wanted, str) else wanted
+        PICK["eligible"], PICK["picked"] = None, None
         SEEN["failure"] = None
         tokens["n"] = step.get("input_tokens")
         kwargs = {"metadata": {"tags": step.get("tags", [])}, "disable_fallbacks": True}
@@ -160,8 +173,7 @@ def run_scenario(scenario: dict, api_base: str) -> list:
             )
         elif answer != "success":
             REPLY["status"], REPLY["body"] = answer["status"], answer["body"]
-        successes = f"{step['deployment']}:successes"
-        before = router._core_cache.get_cache(key=successes, local_only=True)
+        before = {i: router._core_cache.get_cache(key=f"{i}:successes", local_only=True) for i in ids}
         try:
             await router.acompletion(model=step["model"], messages=[{"role": "user", "content": "hi"}], **kwargs)
         except Exception:  # noqa: BLE001 (the failure is the point; what LiteLLM did with it is read below)
@@ -172,13 +184,15 @@ def run_scenario(scenario: dict, api_base: str) -> list:
         while True:
             await GLOBAL_LOGGING_WORKER.flush()
             await asyncio.sleep(0.001)
-            counted = router._core_cache.get_cache(key=successes, local_only=True) != before
+            picked = PICK["picked"]
+            counted = picked is None or (
+                router._core_cache.get_cache(key=f"{picked}:successes", local_only=True) != before[picked]
+            )
             if GLOBAL_LOGGING_WORKER.pending_count == 0 and (answer != "success" or counted):
                 break
             if time.monotonic() > deadline:
-                raise RuntimeError(f"LiteLLM did not count the success of {step['deployment']}")
-        eligible = PICK["eligible"]
-        out = {"picked": PICK["force"] if eligible and PICK["force"] in eligible else None, "eligible": eligible}
+                raise RuntimeError(f"LiteLLM did not count the success of {picked}")
+        out = {"picked": PICK["picked"], "eligible": PICK["eligible"]}
         if SEEN["failure"] is not None:
             out["seen"] = SEEN["failure"]
         return out
@@ -220,7 +234,7 @@ def main() -> None:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     api_base = f"http://127.0.0.1:{server.server_address[1]}"
     try:
-        results = [run_scenario(scenario, api_base) for scenario in scenarios]
+        results = [run_scenario(i, scenario, api_base) for i, scenario in enumerate(scenarios)]
     finally:
         server.shutdown()
     json.dump(results, sys.stdout)
