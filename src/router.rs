@@ -81,7 +81,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 pub use self::cooldown::{AllowedFailsPolicy, PolicyError};
-pub use self::failure::FailureKind;
+pub use self::failure::{FailureKind, MAX_CLASSIFIED_BODY};
 pub use self::fallback::{FallbackPlan, FallbackSource};
 pub use self::filter::CandidateStatus;
 pub use self::health::{DeploymentHealth, Outcome};
