@@ -85,12 +85,14 @@ proptest! {
 
 #[test]
 fn the_class_says_which_fallbacks_to_take() {
-    let too_long = r#"{"error": {"message": "This model's maximum context length is 4096 tokens"}}"#;
+    let too_long =
+        r#"{"error": {"message": "This model's maximum context length is 4096 tokens"}}"#;
     let kind = FailureKind::classify(400, too_long);
     assert_eq!(kind, FailureKind::ContextWindowExceeded);
     assert_eq!(kind.fallback_kind(), FallbackKind::ContextWindow);
     assert!(!kind.counts_for_cooldown(), "the request's fault");
-    let refused = r#"{"error": {"message": "Your request was rejected as a result of the safety system."}}"#;
+    let refused =
+        r#"{"error": {"message": "Your request was rejected as a result of the safety system."}}"#;
     assert_eq!(
         FailureKind::classify(400, refused).fallback_kind(),
         FallbackKind::ContentPolicy

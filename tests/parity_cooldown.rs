@@ -645,7 +645,7 @@ fn random_cooldowns(k: usize) -> Scenario {
         "ServiceUnavailableErrorAllowedFails",
         "NotFoundErrorAllowedFails",
     ];
-    let mut random_policy = |rng: &mut Rng| {
+    let random_policy = |rng: &mut Rng| {
         let mut policy = serde_json::Map::new();
         for key in policy_keys {
             if rng.chance(50) {
@@ -750,7 +750,7 @@ fn random_tags(k: usize) -> Scenario {
     }
     let router = json!({
         "enable_tag_filtering": true,
-        "tag_filtering_match_any": k % 2 == 0,
+        "tag_filtering_match_any": k.is_multiple_of(2),
         "enable_pre_call_checks": true,
         "allowed_fails": 0,
         "cooldown_time": 1000,
