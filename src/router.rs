@@ -61,7 +61,7 @@
 //! deployments, same order within every group, same precedence between equally specific patterns). The
 //! health and strategy state of a removed deployment goes with it (LiteLLM #33168, #34564); an upsert keeps
 //! it unless what is called changed (any `litellm_params` key other than `rpm`, `tpm`, `weight`, `order`,
-//! `tags`).
+//! `tags`, `cooldown_time`).
 
 pub mod cooldown;
 mod failure;

@@ -5,7 +5,8 @@
 //! Every reported outcome is counted in the deployment's *current minute* (a success count and a failure
 //! count, each living 60 s from its first event, like LiteLLM's `{id}:successes` / `{id}:fails`). A failure
 //! then goes through, in order:
-//! 1. **Not at all** when the cooldown time is 0 (a deployment's `cooldown_time: 0`, or the router's), when
+//! 1. **Not at all** when the cooldown time that applies is 0 (the deployment's own `cooldown_time`, else the
+//!    router's; LiteLLM reads the router's 0 as 5 s, see the README's deliberate differences), when
 //!    `disable_cooldowns` is set, when the class cannot cool a deployment down
 //!    ([`FailureKind::counts_for_cooldown`]: a 400-class error or a connection error) unless the
 //!    deployment's own `allowed_fails_policy` names that class, and for wildcard deployments (LiteLLM's
@@ -17,14 +18,15 @@
 //!    it has one: its entry for the class, else its `allowed_fails`, else the router's policy entry, else the
 //!    router's `allowed_fails` is the number of failures tolerated; one more cools it down. Each is counted
 //!    separately (per class for a policy entry), in a counter that lives for the cooldown time from its first
-//!    failure. A lone deployment is exempt unless its policy names the class, or neither its
-//!    `allowed_fails` nor a router policy entry for the class applies.
+//!    failure. A lone deployment is exempt when its policy has no entry for the class, unless it has no
+//!    `allowed_fails` of its own and the router's policy has an entry for the class.
 //! 4. **The default rule**, when the router has neither `allowed_fails` nor `allowed_fails_policy`: a 429
 //!    cools a deployment that has siblings at once; so does a failure share of the minute of 100% over at
-//!    least 1,000 requests (`SINGLE_DEPLOYMENT_TRAFFIC_FAILURE_THRESHOLD`), or above 50%
-//!    (`DEFAULT_FAILURE_THRESHOLD_PERCENT`) over at least 5 requests
-//!    (`DEFAULT_FAILURE_THRESHOLD_MINIMUM_REQUESTS`) for a deployment with siblings; and a failure LiteLLM
-//!    would not retry (401, 402, 404: anything but 408, 409, 429, 5xx) cools it at once.
+//!    least 1,000 requests ([`SINGLE_DEPLOYMENT_TRAFFIC_FAILURE_THRESHOLD`], single deployments too), or
+//!    above 50% ([`DEFAULT_FAILURE_THRESHOLD_PERCENT`]) over at least 5 requests
+//!    ([`DEFAULT_FAILURE_THRESHOLD_MINIMUM_REQUESTS`]) for a deployment with siblings; and a failure LiteLLM
+//!    would not retry (401, 402, 404: anything but 408, 409, 429, 5xx) cools it at once, single or not. Every
+//!    failure counts in the share, the request's own faults and connection errors too.
 //! 5. **The router's policy** otherwise: the router's `allowed_fails_policy` entry for the class, else its
 //!    `allowed_fails` (LiteLLM's default 3) failures are tolerated within the router's cooldown time from the
 //!    first one; a lone deployment is exempt unless the router's policy names the class.
@@ -33,8 +35,8 @@
 //! router's. A failure that decides a cooldown while one is running does not extend it (LiteLLM keeps the
 //! first entry's expiry).
 //!
-//! The state of one deployment ([`CooldownState`]) is kept apart from the rest of its health state: it is
-//! what a fleet of replicas will share.
+//! The state of one deployment (its counters and the end of its cooldown) is kept apart from the rest of its
+//! health state: it is what a fleet of replicas will share.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
