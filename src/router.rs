@@ -88,7 +88,7 @@ pub use self::health::{DeploymentHealth, Outcome};
 pub use self::settings::{AliasTarget, FallbackKind, RouterSettings};
 pub use self::strategy::{RandomSource, RoutingStrategy, SplitMix64, UnknownStrategy};
 
-use self::cooldown::{CooldownRule, DeploymentCooldown, GroupContext};
+use self::cooldown::{CooldownRule, GroupContext};
 use self::filter::{Eligibility, Refusal};
 use self::health::{InFlight, Stats};
 use self::sharded::Sharded;
@@ -312,28 +312,27 @@ impl fmt::Display for RouteReason {
 /// for that deployment until dropped: keep it for the duration of the request.
 #[derive(Debug)]
 pub struct Route {
-    deployment: Arc<Deployment>,
+    /// The deployment with what the router knows of it (its cooldown settings for reports).
+    member: Arc<Member>,
     model: Option<Box<str>>,
     reason: RouteReason,
-    wildcard: bool,
-    cooldown: DeploymentCooldown,
     guard: InFlight,
 }
 
 impl Route {
     /// The deployment to call.
     pub fn deployment(&self) -> &Arc<Deployment> {
-        &self.deployment
+        &self.member.deployment
     }
     /// Its id.
     pub fn id(&self) -> &DeploymentId {
-        self.deployment.id()
+        self.member.deployment.id()
     }
     /// The concrete model to call: `litellm_params.model`, with a wildcard's captures in place of its `*`.
     pub fn model(&self) -> &str {
         self.model
             .as_deref()
-            .unwrap_or_else(|| self.deployment.litellm_params().model())
+            .unwrap_or_else(|| self.member.deployment.litellm_params().model())
     }
     /// The group that served the request (model name, public name or pattern).
     pub fn group(&self) -> &str {
@@ -612,11 +611,9 @@ impl Router {
         let member = &members[strategy::pick(&input, members, rule.count, |m| rule.accepts(m))];
         // 4. The concrete model name; the route counts as in flight until dropped.
         Ok(Route {
-            deployment: member.deployment.clone(),
+            member: member.clone(),
             model: found.concrete_model(member).map(Into::into),
             reason: found.reason(self.settings.routing_strategy, rule.count),
-            wildcard: member.wildcard,
-            cooldown: member.cooldown,
             guard: InFlight::start(member.stats.clone()),
         })
     }
@@ -749,16 +746,19 @@ impl Router {
     /// cooldown.
     pub fn report(&self, route: &Route, outcome: Outcome) -> bool {
         let group = GroupContext {
-            wildcard: route.wildcard,
+            wildcard: route.member.wildcard,
             single: route.reason.total == 1,
             has_fallbacks: self.has_general_fallbacks(
                 route.reason.alias.as_deref().unwrap_or(&route.reason.group),
             ),
         };
-        route
-            .guard
-            .stats()
-            .record(outcome, self.now_ns(), &self.rule, &route.cooldown, group)
+        route.guard.stats().record(
+            outcome,
+            self.now_ns(),
+            &self.rule,
+            &route.member.cooldown,
+            group,
+        )
     }
 
     /// Records an outcome for the deployment `id` (when the route is not at hand; the request is taken to
