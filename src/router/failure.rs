@@ -133,6 +133,14 @@ impl FailureKind {
     /// The status LiteLLM's exception of this class carries (what its cooldown rules read): 429, 401, 404,
     /// 408, 400, 500, 502, 503, the status itself, and 500 for [`Connection`](FailureKind::Connection) and
     /// [`Other`](FailureKind::Other).
+    ///
+    /// ```
+    /// use modelroute::router::FailureKind;
+    /// // A message saying "rate limit" makes a 400 a rate limit, with LiteLLM's status for it.
+    /// let kind = FailureKind::classify(400, r#"{"error": {"message": "rate limit exceeded"}}"#);
+    /// assert_eq!(kind.status(), 429);
+    /// assert_eq!(FailureKind::Status(418).status(), 418);
+    /// ```
     pub fn status(self) -> u16 {
         match self.normalized() {
             FailureKind::RateLimit => 429,
@@ -150,6 +158,12 @@ impl FailureKind {
     }
 
     /// The name of LiteLLM's exception class (`RateLimitError`, `Timeout`, `APIError`, …).
+    ///
+    /// ```
+    /// use modelroute::router::FailureKind;
+    /// assert_eq!(FailureKind::Status(504).litellm_class(), "Timeout");
+    /// assert_eq!(FailureKind::Status(403).litellm_class(), "APIError");
+    /// ```
     pub fn litellm_class(self) -> &'static str {
         match self.normalized() {
             FailureKind::RateLimit => "RateLimitError",

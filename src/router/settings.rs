@@ -184,12 +184,38 @@ impl RouterSettings {
     }
 
     /// With `tag_filtering_match_any` (`false`: a deployment must carry every tag of the request).
+    ///
+    /// ```
+    /// use modelroute::{Deployment, Router};
+    /// use modelroute::router::{RequestContext, RouterSettings};
+    /// let router = Router::builder()
+    ///     .settings(RouterSettings::default().with_tag_filtering(true).with_tag_match_any(false))
+    ///     .deployment(Deployment::new("g", "openai/a")?.with_param("tags", vec!["eu", "fast"])?)
+    ///     .deployment(Deployment::new("g", "openai/b")?.with_param("tags", vec!["eu"])?)
+    ///     .build()?;
+    /// let route = router.route("g", &RequestContext::new().with_tags(&["eu", "fast"]))?;
+    /// assert_eq!(route.model(), "openai/a");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn with_tag_match_any(mut self, match_any: bool) -> Self {
         self.tag_filtering_match_any = match_any;
         self
     }
 
     /// With pre-call checks (context windows) on or off.
+    ///
+    /// ```
+    /// use modelroute::{Deployment, Router};
+    /// use modelroute::router::{RequestContext, RouterSettings};
+    /// let router = Router::builder()
+    ///     .settings(RouterSettings::default().with_pre_call_checks(true))
+    ///     .deployment(Deployment::new("g", "openai/small")?.with_info("max_input_tokens", 8192)?)
+    ///     .deployment(Deployment::new("g", "openai/large")?.with_info("max_input_tokens", 128_000)?)
+    ///     .build()?;
+    /// let route = router.route("g", &RequestContext::new().with_input_tokens(20_000))?;
+    /// assert_eq!(route.model(), "openai/large");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn with_pre_call_checks(mut self, enabled: bool) -> Self {
         self.enable_pre_call_checks = enabled;
         self
