@@ -745,12 +745,16 @@ impl Router {
     /// it (see [`cooldown`]); latencies feed `latency-based-routing`. Returns true if this report decided a
     /// cooldown.
     pub fn report(&self, route: &Route, outcome: Outcome) -> bool {
-        let group = GroupContext {
-            wildcard: route.member.wildcard,
-            single: route.reason.total == 1,
-            has_fallbacks: self.has_general_fallbacks(
-                route.reason.alias.as_deref().unwrap_or(&route.reason.group),
-            ),
+        // Where the deployment stands in its group matters for failures only.
+        let group = match outcome {
+            Outcome::Failure(_) => GroupContext {
+                wildcard: route.member.wildcard,
+                single: route.reason.total == 1,
+                has_fallbacks: self.has_general_fallbacks(
+                    route.reason.alias.as_deref().unwrap_or(&route.reason.group),
+                ),
+            },
+            _ => GroupContext::default(),
         };
         route.guard.stats().record(
             outcome,
@@ -765,18 +769,16 @@ impl Router {
     /// have named the deployment's own group). Returns `None` if the router has no such deployment, else
     /// whether a cooldown was decided.
     pub fn report_id(&self, id: &DeploymentId, outcome: Outcome) -> Option<bool> {
-        let (member, single, name) = {
+        let (member, group) = {
             let state = self.state.read();
             let member = state.by_id.get(id).cloned()?;
             let key = GroupKey::of(&member.deployment);
-            let single = state.group(key).is_none_or(|g| g.members.len() == 1);
-            let name = key.name.to_string();
-            (member, single, name)
-        };
-        let group = GroupContext {
-            wildcard: member.wildcard,
-            single,
-            has_fallbacks: self.has_general_fallbacks(&name),
+            let group = GroupContext {
+                wildcard: member.wildcard,
+                single: state.group(key).is_none_or(|g| g.members.len() == 1),
+                has_fallbacks: self.has_general_fallbacks(key.name),
+            };
+            (member, group)
         };
         Some(
             member
