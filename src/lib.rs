@@ -68,6 +68,8 @@ pub mod config;
 pub mod deployment;
 pub mod env;
 pub mod error;
+#[cfg(feature = "redis")]
+pub mod fleet;
 pub mod pattern;
 pub mod provider;
 pub mod redact;
