@@ -1103,6 +1103,29 @@ pub enum CatalogError {
         /// Column of the fault (1-based).
         column: usize,
         /// What is wrong.
+/// A fleet ([`crate::fleet`]) that cannot be set up or cannot reach Redis.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FleetError {
+    /// A fleet prefix or replica name that would break the key layout.
+    #[error("invalid fleet {what}: {reason}")]
+    InvalidName {
+        /// `prefix` or `replica`.
+        what: &'static str,
+        /// What is accepted.
+        reason: &'static str,
+    },
+    /// Redis refused or could not answer a command (connection lost, timeout, script error).
+    #[cfg(feature = "redis")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+    #[error("Redis: {0}")]
+    Redis(#[from] redis::RedisError),
+    /// The model list published in Redis is not a valid model list.
+    #[error("the model list published in Redis (version {version}) is invalid: {reason}")]
+    InvalidList {
+        /// The published version.
+        version: u64,
+        /// What is wrong with it.
         reason: String,
     },
 }
@@ -1111,5 +1134,17 @@ impl CatalogError {
     /// The text is not a catalog (as opposed to a file that could not be read).
     pub fn is_malformed(&self) -> bool {
         matches!(self, CatalogError::Json { .. })
+impl FleetError {
+    /// Whether Redis could not be reached or did not answer (the sync task retries these with backoff).
+    pub fn is_redis(&self) -> bool {
+        #[cfg(feature = "redis")]
+        if let FleetError::Redis(_) = self {
+            return true;
+        }
+        false
+    }
+    /// Whether the published model list was refused.
+    pub fn is_invalid_list(&self) -> bool {
+        matches!(self, FleetError::InvalidList { .. })
     }
 }
