@@ -1120,6 +1120,10 @@ pub enum FleetError {
     #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
     #[error("Redis: {0}")]
     Redis(#[from] redis::RedisError),
+    /// [`Fleet::sync`](crate::fleet::Fleet::sync) was given a router built without this fleet
+    /// ([`RouterBuilder::fleet`](crate::router::RouterBuilder::fleet)).
+    #[error("the router was not built with this fleet (RouterBuilder::fleet)")]
+    NotLinked,
     /// The model list published in Redis is not a valid model list.
     #[error("the model list published in Redis (version {version}) is invalid: {reason}")]
     InvalidList {
