@@ -59,7 +59,8 @@ use std::time::Duration;
 
 use redis::aio::ConnectionLike;
 
-pub(crate) use self::link::{Allowance, Link, Local};
+pub(crate) use self::link::{Link, Local};
+use crate::router::shared::Allowance;
 pub use self::link::FleetHealth;
 pub use self::options::{FleetOptions, LimitMode};
 use self::store::Store;
@@ -151,7 +152,7 @@ impl Fleet {
 pub(crate) struct RouterLimits {
     pub id: DeploymentId,
     pub rpm: Option<u64>,
-    pub allowance: Arc<Allowance>,
+    pub stats: Arc<crate::router::health::Stats>,
 }
 
 /// The router side of the seam: what the sync task reads from and writes into a replica's local state.

@@ -38,88 +38,6 @@ pub(crate) struct Outbox {
     pub dropped: u64,
 }
 
-/// The requests of one rate-limited deployment this replica may still route in one Redis minute, leased from
-/// the fleet's pool.
-#[derive(Debug, Default)]
-pub(crate) struct Allowance {
-    /// The minute (Redis time) the remaining requests belong to; 0 before the first lease.
-    window: AtomicU64,
-    remaining: AtomicU64,
-    /// Requests taken since the sync task last looked (the demand it sizes the next lease by).
-    taken: AtomicU64,
-    /// Requests refused for want of allowance since the sync task last looked.
-    refused: AtomicU64,
-}
-
-impl Allowance {
-    /// Takes one request of `window`. False when none is left (or the allowance is for another minute).
-    pub(crate) fn take(&self, window: u64) -> bool {
-        if self.window.load(Ordering::Acquire) != window {
-            self.refused.fetch_add(1, Ordering::Relaxed);
-            return false;
-        }
-        let mut left = self.remaining.load(Ordering::Acquire);
-        loop {
-            if left == 0 {
-                self.refused.fetch_add(1, Ordering::Relaxed);
-                return false;
-            }
-            match self.remaining.compare_exchange_weak(
-                left,
-                left - 1,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            ) {
-                Ok(_) => {
-                    self.taken.fetch_add(1, Ordering::Relaxed);
-                    return true;
-                }
-                Err(now) => left = now,
-            }
-        }
-    }
-
-    /// Whether a request of `window` could be taken now (no side effect).
-    pub(crate) fn has(&self, window: u64) -> bool {
-        self.window.load(Ordering::Acquire) == window && self.remaining.load(Ordering::Acquire) > 0
-    }
-
-    /// Remaining requests of `window`.
-    pub(crate) fn remaining(&self, window: u64) -> u64 {
-        if self.window.load(Ordering::Acquire) == window {
-            self.remaining.load(Ordering::Acquire)
-        } else {
-            0
-        }
-    }
-
-    /// Adds `granted` requests of `window` (a new minute replaces what was left of the old one, which the
-    /// fleet's pool has forgotten anyway).
-    pub(crate) fn grant(&self, window: u64, granted: u64) {
-        if self.window.swap(window, Ordering::AcqRel) == window {
-            self.remaining.fetch_add(granted, Ordering::AcqRel);
-        } else {
-            self.remaining.store(granted, Ordering::Release);
-        }
-    }
-
-    /// Takes back everything left of `window` (to return it to the pool); returns how much.
-    pub(crate) fn take_back(&self, window: u64) -> u64 {
-        if self.window.load(Ordering::Acquire) != window {
-            return 0;
-        }
-        self.remaining.swap(0, Ordering::AcqRel)
-    }
-
-    /// (taken, refused) since the last call.
-    pub(crate) fn demand(&self) -> (u64, u64) {
-        (
-            self.taken.swap(0, Ordering::Relaxed),
-            self.refused.swap(0, Ordering::Relaxed),
-        )
-    }
-}
-
 /// Health of a replica's link to Redis, as [`Fleet::health`](super::Fleet::health) reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -279,20 +197,6 @@ impl Link {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn an_allowance_gives_exactly_what_was_granted_for_its_minute() {
-        let a = Allowance::default();
-        assert!(!a.take(7));
-        a.grant(7, 3);
-        assert!(a.take(7) && a.take(7) && a.take(7));
-        assert!(!a.take(7));
-        assert!(!a.take(8), "another minute has nothing");
-        a.grant(8, 1);
-        assert_eq!(a.remaining(7), 0);
-        assert!(a.take(8));
-        assert_eq!(a.demand(), (4, 3));
-    }
 
     #[test]
     fn the_outbox_drops_oldest_samples_but_never_a_cooldown() {
