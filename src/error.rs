@@ -1103,6 +1103,17 @@ pub enum CatalogError {
         /// Column of the fault (1-based).
         column: usize,
         /// What is wrong.
+        reason: String,
+    },
+}
+
+impl CatalogError {
+    /// The text is not a catalog (as opposed to a file that could not be read).
+    pub fn is_malformed(&self) -> bool {
+        matches!(self, CatalogError::Json { .. })
+    }
+}
+
 /// A fleet ([`crate::fleet`]) that cannot be set up or cannot reach Redis.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -1134,10 +1145,6 @@ pub enum FleetError {
     },
 }
 
-impl CatalogError {
-    /// The text is not a catalog (as opposed to a file that could not be read).
-    pub fn is_malformed(&self) -> bool {
-        matches!(self, CatalogError::Json { .. })
 impl FleetError {
     /// Whether Redis could not be reached or did not answer (the sync task retries these with backoff).
     pub fn is_redis(&self) -> bool {

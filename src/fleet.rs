@@ -60,7 +60,6 @@ use std::time::Duration;
 use redis::aio::ConnectionLike;
 
 pub(crate) use self::link::{Link, Local};
-use crate::router::shared::Allowance;
 pub use self::link::FleetHealth;
 pub use self::options::{FleetOptions, LimitMode};
 use self::store::Store;
@@ -93,6 +92,14 @@ impl Fleet {
     /// How the link to Redis is doing.
     pub fn health(&self) -> FleetHealth {
         self.link.health.lock().clone()
+    }
+
+    /// The fleet's current minute (Redis's clock, minutes since the Unix epoch), as this replica estimates it
+    /// from its last exchange: the window its `rpm` leases belong to. `None` before the first exchange.
+    pub fn redis_minute(&self) -> Option<u64> {
+        self.link
+            .redis_ms(std::time::Instant::now())
+            .map(|ms| ms / store::WINDOW_MS)
     }
 
     pub(crate) fn link(&self) -> &Arc<Link> {
@@ -151,7 +158,7 @@ impl Fleet {
 #[derive(Debug)]
 pub(crate) struct RouterLimits {
     pub id: DeploymentId,
-    pub rpm: Option<u64>,
+    pub rpm: u64,
     pub stats: Arc<crate::router::health::Stats>,
 }
 
@@ -159,10 +166,10 @@ pub(crate) struct RouterLimits {
 pub(crate) trait Replica: Sync {
     /// A cooldown started by another replica, `remaining` from now.
     fn cool_down(&self, id: &DeploymentId, remaining: Duration);
-    /// A latency sample measured by another replica.
-    fn add_latency(&self, id: &DeploymentId, nanos: u64);
-    /// The fleet's token total of `id` in the current minute.
-    fn fleet_tokens(&self, id: &DeploymentId, total: u64);
+    /// A latency sample (seconds, per token when known) and time to first token measured by another replica.
+    fn add_latency(&self, id: &DeploymentId, sample: f64, ttft: Option<f64>);
+    /// The fleet's token total of `id` in Redis minute `minute`.
+    fn fleet_tokens(&self, id: &DeploymentId, minute: u64, total: u64);
     /// This replica's routes in flight (non-zero counts).
     fn local_in_flight(&self) -> Vec<(DeploymentId, u64)>;
     /// The other replicas' routes in flight (absent: 0).

@@ -75,6 +75,7 @@ pub mod provider;
 pub mod redact;
 pub mod router;
 pub mod secret;
+mod trace;
 
 pub use base_url::BaseUrl;
 pub use cache::{

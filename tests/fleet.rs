@@ -98,7 +98,7 @@ async fn until(what: &str, mut ok: impl FnMut() -> bool) -> Duration {
     start.elapsed()
 }
 
-async fn connected(replicas: &[Replica]) {
+async fn connected<R: std::ops::Deref<Target = Replica>>(replicas: &[R]) {
     for r in replicas {
         until("replica connected to Redis", || r.fleet.health().connected).await;
     }
@@ -116,7 +116,7 @@ async fn a_failure_storm_on_one_replica_cools_the_deployment_in_all_four() {
     let settings = RouterSettings::default().with_cooldown(1, Duration::from_secs(30));
     let mut replicas = Vec::new();
     for _ in 0..4 {
-        replicas.push(replica(&redis, "storm", settings.clone(), deployments(), |o| o).await);
+        replicas.push(Box::new(replica(&redis, "storm", settings.clone(), deployments(), |o| o).await));
     }
     connected(&replicas).await;
     let first = &replicas[0].router;
@@ -184,7 +184,7 @@ async fn a_published_list_reaches_every_replica_and_each_routes_exactly_like_a_f
     let redis = RedisServer::start();
     let mut replicas = Vec::new();
     for _ in 0..4 {
-        replicas.push(replica(&redis, "list", RouterSettings::default(), deployments(), |o| o).await);
+        replicas.push(Box::new(replica(&redis, "list", RouterSettings::default(), deployments(), |o| o).await));
     }
     connected(&replicas).await;
     let mut next = deployments();
@@ -222,7 +222,6 @@ async fn routing_goes_on_while_redis_is_down_and_the_fleet_resynchronises_when_i
         o.max_backoff(Duration::from_millis(200))
     })
     .await;
-    connected(&[]).await;
     until("a connected", || a.fleet.health().connected).await;
     until("b connected", || b.fleet.health().connected).await;
 
@@ -251,23 +250,29 @@ async fn a_replica_killed_with_routes_in_flight_stops_counting_when_its_lease_en
     let survivor = replica(&redis, "crash", settings, deployments(), |o| o.in_flight_lease(lease)).await;
     until("doomed connected", || doomed.fleet.health().connected).await;
     until("survivor connected", || survivor.fleet.health().connected).await;
-    // The doomed replica holds 3 routes to one deployment.
-    let mut held = Vec::new();
-    while held.len() < 3 {
-        let route = doomed.router.route("gpt-4o", &RequestContext::new()).unwrap();
-        if route.id().as_str() == "a" {
-            held.push(route);
-        }
+    // The doomed replica holds 3 routes to `limited` and one to a deployment of `gpt-4o`.
+    let mut held: Vec<_> = (0..3)
+        .map(|_| doomed.router.route("limited", &RequestContext::new()).unwrap())
+        .collect();
+    let busy = doomed.router.route("gpt-4o", &RequestContext::new()).unwrap();
+    let busy_id = busy.id().clone();
+    held.push(busy);
+    let fleet_in_flight = |r: &Router, id: &str| {
+        r.health(&DeploymentId::from(id)).map_or(0, |h| h.fleet_in_flight)
+    };
+    until("the survivor sees the doomed replica's routes", || {
+        fleet_in_flight(&survivor.router, "l") == 3 && fleet_in_flight(&survivor.router, busy_id.as_str()) == 1
+    })
+    .await;
+    // least-busy on the survivor now sends gpt-4o to the deployment the doomed replica is not busy with.
+    for _ in 0..10 {
+        let route = survivor.router.route("gpt-4o", &RequestContext::new()).unwrap();
+        assert_ne!(route.id(), &busy_id);
     }
-    let fleet_in_flight =
-        |r: &Router| r.health(&DeploymentId::from("a")).map_or(0, |h| h.fleet_in_flight);
-    until("the survivor sees the doomed replica's routes", || fleet_in_flight(&survivor.router) == 3).await;
-    // least-busy on the survivor now prefers the other deployment.
-    assert_eq!(survivor.router.route("gpt-4o", &RequestContext::new()).unwrap().id().as_str(), "b");
     // Crash: the sync task stops without a goodbye; the routes are never dropped.
     doomed.task.abort();
     std::mem::forget(held);
-    let gone = until("the crashed replica's routes expired", || fleet_in_flight(&survivor.router) == 0).await;
+    let gone = until("the crashed replica's routes expired", || fleet_in_flight(&survivor.router, "l") == 0).await;
     assert!(gone <= lease + Duration::from_secs(1), "expired within the lease: {gone:?}");
 }
 

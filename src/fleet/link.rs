@@ -18,13 +18,13 @@ use crate::deployment::DeploymentId;
 /// A fact of this replica's, on its way to Redis.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Local {
-    /// A cooldown started here, for `duration` from `at`.
-    Cooldown {
+    /// A latency sample as LiteLLM stores it (seconds, per completion token when known) and a time to first
+    /// token (seconds), measured here.
+    Latency {
         id: DeploymentId,
-        duration: Duration,
+        sample: f64,
+        ttft: Option<f64>,
     },
-    /// A latency sample (nanoseconds) measured here.
-    Latency { id: DeploymentId, nanos: u64 },
     /// Tokens reported here.
     Tokens { id: DeploymentId, tokens: u64 },
 }
@@ -203,10 +203,11 @@ mod tests {
         let link = Link::new(FleetOptions::new("t").unwrap().max_outbox(2));
         let id = DeploymentId::from("d");
         link.cooldown_started(id.clone(), Duration::from_secs(5));
-        for nanos in 1..=3 {
+        for n in 1..=3 {
             link.push(Local::Latency {
                 id: id.clone(),
-                nanos,
+                sample: f64::from(n),
+                ttft: None,
             });
         }
         let (cooldowns, samples, dropped) = link.drain();
@@ -217,9 +218,14 @@ mod tests {
             vec![
                 Local::Latency {
                     id: id.clone(),
-                    nanos: 2
+                    sample: 2.0,
+                    ttft: None
                 },
-                Local::Latency { id, nanos: 3 }
+                Local::Latency {
+                    id,
+                    sample: 3.0,
+                    ttft: None
+                }
             ]
         );
     }

@@ -63,8 +63,9 @@ impl Keys {
 pub(crate) enum Event {
     /// A replica cooled a deployment down until `until_ms` (Redis time).
     Cooldown { id: String, until_ms: u64 },
-    /// Latency samples a replica measured: deployment id → sample in nanoseconds.
-    Latency(Vec<(String, u64)>),
+    /// Latency samples a replica measured: deployment id, sample (seconds, per token when known), time to
+    /// first token (seconds).
+    Latency(Vec<(String, f64, Option<f64>)>),
     /// A new model list version was published.
     List { version: u64 },
 }
@@ -118,10 +119,6 @@ impl Store {
             keys: Keys::new(prefix),
             replica: replica.to_owned(),
         }
-    }
-
-    pub(crate) fn keys(&self) -> &Keys {
-        &self.keys
     }
 
     /// Redis time in milliseconds.
@@ -256,20 +253,21 @@ impl Store {
         Ok(())
     }
 
-    /// Adds reported tokens of `id` to the current minute; returns the fleet's total for that minute.
+    /// Adds reported tokens of `id` to the current minute; returns the minute and the fleet's total in it.
     pub(crate) async fn add_tokens<C: ConnectionLike>(
         &self,
         conn: &mut C,
         id: &str,
         tokens: u64,
-    ) -> RedisResult<u64> {
+    ) -> RedisResult<(u64, u64)> {
+        // The client names this minute's and the next minute's keys; the script picks the right one.
         static SRC: &str = "
             local window = math.floor(now / tonumber(ARGV[3]))
             local key = KEYS[1]
             if tostring(window) ~= ARGV[4] then key = KEYS[2] end
             local total = redis.call('HINCRBY', key, ARGV[1], ARGV[2])
             redis.call('PEXPIRE', key, 2 * tonumber(ARGV[3]))
-            return total";
+            return {window, total}";
         let window = self.now_ms(conn).await? / WINDOW_MS;
         script(&format!("{NOW}{SRC}"))
             .key(self.keys.usage(window))
@@ -280,28 +278,6 @@ impl Store {
             .arg(window)
             .invoke_async(conn)
             .await
-    }
-
-    /// The fleet's usage of the given deployments in `window`: (requests leased, tokens reported) each.
-    pub(crate) async fn usage<C: ConnectionLike>(
-        &self,
-        conn: &mut C,
-        window: u64,
-        ids: &[&str],
-    ) -> RedisResult<Vec<(u64, u64)>> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut cmd = redis::cmd("HMGET");
-        cmd.arg(self.keys.usage(window));
-        for id in ids {
-            cmd.arg(format!("r:{id}")).arg(format!("t:{id}"));
-        }
-        let values: Vec<Option<u64>> = cmd.query_async(conn).await?;
-        Ok(values
-            .chunks(2)
-            .map(|pair| (pair[0].unwrap_or(0), pair[1].unwrap_or(0)))
-            .collect())
     }
 
     /// Replaces this replica's routes in flight (non-zero counts only), leased for `lease`: if the replica stops
@@ -340,34 +316,40 @@ impl Store {
             return out";
         let mut encoded = String::new();
         for (id, count) in mine.iter().filter(|(_, c)| *c > 0) {
-            encoded.push_str(id);
+            encoded.push_str(&escape(id));
             encoded.push('\t');
             encoded.push_str(&count.to_string());
             encoded.push('\n');
         }
-        script(&format!("{NOW}{SRC}"))
+        let sums: Vec<(String, u64)> = script(&format!("{NOW}{SRC}"))
             .key(self.keys.in_flight())
             .arg(&self.replica)
             .arg(lease.as_millis().max(1) as u64)
             .arg(encoded)
             .invoke_async(conn)
-            .await
+            .await?;
+        Ok(sums.into_iter().map(|(id, n)| (unescape(&id), n)).collect())
     }
 
-    /// Logs latency samples (deployment id, nanoseconds) for the other replicas.
+    /// Logs latency samples (deployment id, sample, time to first token) for the other replicas.
     pub(crate) async fn log_latencies<C: ConnectionLike>(
         &self,
         conn: &mut C,
-        samples: &[(&str, u64)],
+        samples: &[(&str, f64, Option<f64>)],
     ) -> RedisResult<()> {
         if samples.is_empty() {
             return Ok(());
         }
         let mut encoded = String::new();
-        for (id, nanos) in samples {
-            encoded.push_str(id);
+        for (id, sample, ttft) in samples {
+            encoded.push_str(&escape(id));
             encoded.push('\t');
-            encoded.push_str(&nanos.to_string());
+            encoded.push_str(&sample.to_string());
+            encoded.push('\t');
+            match ttft {
+                Some(t) => encoded.push_str(&t.to_string()),
+                None => encoded.push('-'),
+            }
             encoded.push('\n');
         }
         let mut pipe = redis::pipe();
@@ -478,8 +460,10 @@ impl Store {
         let mut events = Vec::with_capacity(entries.len());
         for (stream_id, fields) in entries {
             next = Some(stream_id.clone());
+            // A replica's own cooldowns and samples are already in its state; its own list is not (any
+            // replica may publish, and applies what it published like the others).
             if let Some(logged) = parse_entry(stream_id, &fields)
-                && logged.replica != self.replica
+                && (logged.replica != self.replica || matches!(logged.event, Event::List { .. }))
             {
                 events.push(logged);
             }
@@ -514,8 +498,14 @@ fn parse_entry(stream_id: String, fields: &[String]) -> Option<Logged> {
             get("d")?
                 .lines()
                 .filter_map(|line| {
-                    let (id, nanos) = line.rsplit_once('\t')?;
-                    Some((id.to_owned(), nanos.parse().ok()?))
+                    let mut parts = line.split('\t');
+                    let id = unescape(parts.next()?);
+                    let sample: f64 = parts.next()?.parse().ok().filter(|s: &f64| s.is_finite() && *s >= 0.0)?;
+                    let ttft = match parts.next()? {
+                        "-" => None,
+                        t => Some(t.parse::<f64>().ok().filter(|t| t.is_finite() && *t >= 0.0)?),
+                    };
+                    Some((id, sample, ttft))
                 })
                 .collect(),
         ),
@@ -529,4 +519,52 @@ fn parse_entry(stream_id: String, fields: &[String]) -> Option<Logged> {
         replica,
         event,
     })
+}
+
+/// Deployment ids are the user's strings: tabs, newlines and `%` are percent-escaped in the line formats above.
+fn escape(id: &str) -> std::borrow::Cow<'_, str> {
+    if !id.contains(['\t', '\n', '\r', '%']) {
+        return std::borrow::Cow::Borrowed(id);
+    }
+    let mut out = String::with_capacity(id.len() + 8);
+    for c in id.chars() {
+        match c {
+            '\t' => out.push_str("%09"),
+            '\n' => out.push_str("%0A"),
+            '\r' => out.push_str("%0D"),
+            '%' => out.push_str("%25"),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+fn unescape(id: &str) -> String {
+    if !id.contains('%') {
+        return id.to_owned();
+    }
+    id.replace("%09", "\t")
+        .replace("%0A", "\n")
+        .replace("%0D", "\r")
+        .replace("%25", "%")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_with_separators_survive_the_line_formats() {
+        for id in ["plain", "tab\there", "new\nline", "100%", "%09 literal"] {
+            assert_eq!(unescape(&escape(id)), id);
+            assert!(!escape(id).contains(['\t', '\n']));
+        }
+    }
+
+    #[test]
+    fn stream_ids_compare_numerically() {
+        assert!(stream_id_less("9-0", "10-0"));
+        assert!(stream_id_less("10-2", "10-10"));
+        assert!(!stream_id_less("10-10", "10-10"));
+    }
 }

@@ -174,15 +174,14 @@ impl<'a, R: Replica> SyncTask<'a, R> {
         let mut tokens: HashMap<&str, u64> = HashMap::new();
         for fact in samples {
             match fact {
-                Local::Latency { id, nanos } => latencies.push((id.as_str(), *nanos)),
+                Local::Latency { id, sample, ttft } => latencies.push((id.as_str(), *sample, *ttft)),
                 Local::Tokens { id, tokens: n } => *tokens.entry(id.as_str()).or_default() += n,
-                Local::Cooldown { .. } => {}
             }
         }
         self.store.log_latencies(conn, &latencies).await?;
         for (id, n) in tokens {
-            let total = self.store.add_tokens(conn, id, n).await?;
-            self.replica.fleet_tokens(&DeploymentId::from(id), total);
+            let (minute, total) = self.store.add_tokens(conn, id, n).await?;
+            self.replica.fleet_tokens(&DeploymentId::from(id), minute, total);
         }
         Ok(())
     }
@@ -210,8 +209,8 @@ impl<'a, R: Replica> SyncTask<'a, R> {
                     }
                 }
                 Event::Latency(samples) => {
-                    for (id, nanos) in samples {
-                        self.replica.add_latency(&DeploymentId::from(id), nanos);
+                    for (id, sample, ttft) in samples {
+                        self.replica.add_latency(&DeploymentId::from(id), sample, ttft);
                     }
                 }
                 Event::List { version } => newest_list = Some(version.max(newest_list.unwrap_or(0))),
@@ -277,9 +276,9 @@ impl<'a, R: Replica> SyncTask<'a, R> {
         self.leases
             .retain(|id, _| limited.iter().any(|l| &l.id == id));
         for limits in limited {
-            let Some(rpm) = limits.rpm else { continue };
+            let rpm = limits.rpm;
             let state = self.leases.entry(limits.id.clone()).or_default();
-            let allowance = &limits.allowance;
+            let allowance = &limits.stats.shared.allowance;
             let (taken, refused) = allowance.demand();
             let demand = taken + refused;
             let remaining = allowance.remaining(window);

@@ -193,3 +193,189 @@ mod tests {
         assert_eq!(s.fleet_tokens(29_000_001), 0);
     }
 }
+
+/// The router's side of the seam: what its routes and reports hand to the fleet, and what the fleet's sync task
+/// writes back. Without a fleet every method here does nothing.
+mod replica {
+    use std::time::Duration;
+
+    #[cfg(feature = "redis")]
+    use std::collections::HashMap;
+    #[cfg(feature = "redis")]
+    use std::sync::Arc;
+    #[cfg(feature = "redis")]
+    use std::time::Instant;
+
+    #[cfg(feature = "redis")]
+    use crate::deployment::DeploymentId;
+    #[cfg(feature = "redis")]
+    use crate::fleet::{Link, Local, Replica, RouterLimits};
+    use crate::router::Router;
+    use crate::router::latency;
+    use crate::router::state::Member;
+    use crate::router::usage::Usage;
+
+    /// Milliseconds in a usage window (LiteLLM counts per minute).
+    #[cfg(feature = "redis")]
+    const MINUTE_MS: u64 = 60_000;
+
+    impl Router {
+        /// Whether this router was built with the fleet of `link`.
+        #[cfg(feature = "redis")]
+        pub(crate) fn is_linked_to(&self, link: &Arc<Link>) -> bool {
+            self.fleet.as_ref().is_some_and(|mine| Arc::ptr_eq(mine, link))
+        }
+
+        /// The fleet's current minute (Redis's clock), when the fleet's leases hold the `rpm` limits now:
+        /// connected, or away and failing closed. Before the first exchange with Redis, minute 0, for which no
+        /// request is ever leased.
+        #[inline]
+        pub(crate) fn fleet_minute(&self) -> Option<u64> {
+            #[cfg(feature = "redis")]
+            if let Some(link) = &self.fleet
+                && link.leases_apply()
+            {
+                return Some(link.redis_ms(Instant::now()).map_or(0, |ms| ms / MINUTE_MS));
+            }
+            None
+        }
+
+        /// A success measured here: its latency sample and tokens, for the other replicas.
+        #[cfg_attr(not(feature = "redis"), allow(unused_variables))]
+        pub(crate) fn share_success(
+            &self,
+            member: &Member,
+            latency: Duration,
+            usage: Option<Usage>,
+            time_to_first_token: Option<Duration>,
+        ) {
+            #[cfg(feature = "redis")]
+            if let Some(link) = &self.fleet {
+                let secs = latency::seconds(latency);
+                let sample = match usage.map(|u| u.completion_tokens) {
+                    Some(tokens) if tokens > 0 => secs / tokens as f64,
+                    _ => secs,
+                };
+                link.push(Local::Latency {
+                    id: member.deployment.id().clone(),
+                    sample,
+                    ttft: time_to_first_token.map(latency::seconds),
+                });
+                if let Some(tokens) = usage.map(|u| u.total_tokens).filter(|t| *t > 0) {
+                    link.push(Local::Tokens {
+                        id: member.deployment.id().clone(),
+                        tokens,
+                    });
+                }
+            }
+        }
+
+        /// A timeout measured here (LiteLLM's latency penalty), for the other replicas.
+        #[cfg_attr(not(feature = "redis"), allow(unused_variables))]
+        pub(crate) fn share_timeout(&self, member: &Member) {
+            #[cfg(feature = "redis")]
+            if let Some(link) = &self.fleet {
+                link.push(Local::Latency {
+                    id: member.deployment.id().clone(),
+                    sample: latency::TIMEOUT_PENALTY_SECS,
+                    ttft: None,
+                });
+            }
+        }
+
+        /// A cooldown started here, `left` to run: sent to the other replicas at once.
+        #[cfg_attr(not(feature = "redis"), allow(unused_variables))]
+        pub(crate) fn share_cooldown(&self, member: &Member, left: Duration) {
+            #[cfg(feature = "redis")]
+            if let Some(link) = &self.fleet {
+                link.cooldown_started(member.deployment.id().clone(), left);
+            }
+        }
+    }
+
+    #[cfg(feature = "redis")]
+    impl Replica for Router {
+        fn cool_down(&self, id: &DeploymentId, remaining: Duration) {
+            let member = self.state.read().by_id.get(id).cloned();
+            if let Some(member) = member {
+                let now = self.now_ns();
+                let was = member.stats.is_cooling(now);
+                member.stats.cool_down_for(now, remaining);
+                if !was {
+                    crate::trace::warn!(
+                        target: "modelroute::health",
+                        deployment = %id,
+                        cooldown_secs = remaining.as_secs_f64(),
+                        "cooldown started by another replica"
+                    );
+                }
+            }
+        }
+
+        fn add_latency(&self, id: &DeploymentId, sample: f64, ttft: Option<f64>) {
+            let member = self.state.read().by_id.get(id).cloned();
+            if let Some(member) = member {
+                member.stats.latency.record(
+                    sample,
+                    ttft,
+                    self.now_ns(),
+                    self.latency_ttl_ns,
+                    self.settings.ttft_percentile,
+                );
+            }
+        }
+
+        fn fleet_tokens(&self, id: &DeploymentId, minute: u64, total: u64) {
+            let member = self.state.read().by_id.get(id).cloned();
+            if let Some(member) = member {
+                member.stats.shared.set_fleet_tokens(minute, total);
+            }
+        }
+
+        fn local_in_flight(&self) -> Vec<(DeploymentId, u64)> {
+            self.state
+                .read()
+                .by_id
+                .iter()
+                .filter_map(|(id, m)| {
+                    let n = m.stats.in_flight() as u64;
+                    (n > 0).then(|| (id.clone(), n))
+                })
+                .collect()
+        }
+
+        fn set_remote_in_flight(&self, counts: HashMap<DeploymentId, u64>) {
+            for (id, member) in &self.state.read().by_id {
+                member
+                    .stats
+                    .shared
+                    .set_remote_in_flight(counts.get(id).copied().unwrap_or(0));
+            }
+        }
+
+        fn limited(&self) -> Vec<RouterLimits> {
+            let Some(rule) = &self.limit_rule else {
+                return Vec::new();
+            };
+            self.state
+                .read()
+                .by_id
+                .iter()
+                .filter_map(|(id, m)| {
+                    let rpm = m.limits.rpm_allowed(rule)?;
+                    Some(RouterLimits {
+                        id: id.clone(),
+                        rpm,
+                        stats: m.stats.clone(),
+                    })
+                })
+                .collect()
+        }
+
+        fn apply_list(&self, json: &str) -> Result<(), String> {
+            let list: Vec<crate::deployment::Deployment> =
+                serde_json::from_str(json).map_err(|e| crate::redact::parse_reason(&e))?;
+            self.reconcile(list).map(|_| ()).map_err(|e| e.to_string())
+        }
+    }
+}
