@@ -22,7 +22,10 @@ fn model_list() -> Result<Vec<Deployment>, Box<dyn std::error::Error>> {
 }
 
 /// One replica: a router in a fleet, with its sync task spawned on this runtime.
-async fn replica(name: &str, url: &str) -> Result<(Arc<Router>, Fleet), Box<dyn std::error::Error>> {
+async fn replica(
+    name: &str,
+    url: &str,
+) -> Result<(Arc<Router>, Fleet), Box<dyn std::error::Error>> {
     let fleet = Fleet::new(FleetOptions::new("fleet-example")?.replica(name)?);
     let router = Arc::new(
         Router::builder()
@@ -42,7 +45,8 @@ async fn replica(name: &str, url: &str) -> Result<(Arc<Router>, Fleet), Box<dyn 
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let url = std::env::var("REDIS_URL").map_err(|_| "set REDIS_URL, e.g. redis://127.0.0.1:6379/")?;
+    let url =
+        std::env::var("REDIS_URL").map_err(|_| "set REDIS_URL, e.g. redis://127.0.0.1:6379/")?;
     let (one, one_fleet) = replica("replica-1", &url).await?;
     let (two, two_fleet) = replica("replica-2", &url).await?;
     while !(one_fleet.health().connected && two_fleet.health().connected) {
@@ -57,7 +61,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     while !two.health(&failed).is_some_and(|h| h.is_cooling_down()) {
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
-    println!("replica 1 saw {failed} fail; replica 2 cooled it down {:?} later", start.elapsed());
+    println!(
+        "replica 1 saw {failed} fail; replica 2 cooled it down {:?} later",
+        start.elapsed()
+    );
     let on_two = two.route("gpt-4o", &RequestContext::new())?;
     println!("replica 2 now routes gpt-4o to {}", on_two.id());
 

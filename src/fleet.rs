@@ -59,8 +59,8 @@ use std::time::Duration;
 
 use redis::aio::ConnectionLike;
 
-pub(crate) use self::link::{Link, Local};
 pub use self::link::FleetHealth;
+pub(crate) use self::link::{Link, Local};
 pub use self::options::{FleetOptions, LimitMode};
 use self::store::Store;
 use crate::deployment::{Deployment, DeploymentId};
@@ -148,7 +148,10 @@ impl Fleet {
     }
 
     /// The version of the fleet's published model list (0: none).
-    pub async fn published_version<C: ConnectionLike>(&self, conn: &mut C) -> Result<u64, FleetError> {
+    pub async fn published_version<C: ConnectionLike>(
+        &self,
+        conn: &mut C,
+    ) -> Result<u64, FleetError> {
         let store = Store::new(&self.link.options.prefix, &self.link.options.replica);
         Ok(store.list_version(conn).await?)
     }

@@ -75,8 +75,8 @@ pub mod latency;
 mod pre_call;
 pub mod pricing;
 mod settings;
-pub(crate) mod shared;
 mod sharded;
+pub(crate) mod shared;
 pub(crate) mod state;
 mod strategy;
 pub mod tags;
@@ -733,7 +733,11 @@ impl Router {
     fn admit(&self, member: &Member, request: &filter::Request<'_>) -> Option<InFlight> {
         let guard = InFlight::try_start(member.stats.clone(), member.limits.max_parallel)?;
         match &request.limits {
-            Some(check) if !check.admit(&member.limits, &member.stats.usage, &member.stats.shared) => None,
+            Some(check)
+                if !check.admit(&member.limits, &member.stats.usage, &member.stats.shared) =>
+            {
+                None
+            }
             _ => Some(guard),
         }
     }

@@ -1,3 +1,4 @@
+#![allow(unused)]
 //! Events for a [`tracing`](https://docs.rs/tracing) subscriber (feature `tracing`); without the feature
 //! the macros below expand to nothing, so an event costs nothing, not even the evaluation of its fields.
 //!

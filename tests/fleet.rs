@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use modelroute::fleet::{Fleet, FleetOptions, LimitMode};
-use modelroute::router::{FailureKind, Outcome, RequestContext, RoutingStrategy, RouterSettings};
+use modelroute::router::{FailureKind, Outcome, RequestContext, RouterSettings, RoutingStrategy};
 use modelroute::{Deployment, DeploymentId, Router};
 use redis::aio::ConnectionManager;
 use support::redis_server::RedisServer;
@@ -116,16 +116,27 @@ async fn a_failure_storm_on_one_replica_cools_the_deployment_in_all_four() {
     let settings = RouterSettings::default().with_cooldown(1, Duration::from_secs(30));
     let mut replicas = Vec::new();
     for _ in 0..4 {
-        replicas.push(Box::new(replica(&redis, "storm", settings.clone(), deployments(), |o| o).await));
+        replicas.push(Box::new(
+            replica(&redis, "storm", settings.clone(), deployments(), |o| o).await,
+        ));
     }
     connected(&replicas).await;
     let first = &replicas[0].router;
     for _ in 0..5 {
-        first.report_id(&DeploymentId::from("a"), Outcome::failure(FailureKind::Status(503)));
+        first.report_id(
+            &DeploymentId::from("a"),
+            Outcome::failure(FailureKind::Status(503)),
+        );
     }
-    assert!(cooling(first, "a"), "the failing replica cools it itself at once");
+    assert!(
+        cooling(first, "a"),
+        "the failing replica cools it itself at once"
+    );
     for (i, r) in replicas.iter().enumerate().skip(1) {
-        let took = until("cooldown reached the other replica", || cooling(&r.router, "a")).await;
+        let took = until("cooldown reached the other replica", || {
+            cooling(&r.router, "a")
+        })
+        .await;
         eprintln!("replica {i}: cooldown arrived after {took:?}");
         // While cooling, every route of the group goes to the healthy sibling.
         for _ in 0..20 {
@@ -157,7 +168,10 @@ async fn rpm_100_across_four_replicas_under_load_serves_at_most_100_a_minute_and
             let start = Instant::now();
             while start.elapsed() < Duration::from_secs(3) {
                 if let Ok(route) = r.router.route("limited", &RequestContext::new()) {
-                    let minute = r.fleet.redis_minute().expect("connected replicas know Redis's minute");
+                    let minute = r
+                        .fleet
+                        .redis_minute()
+                        .expect("connected replicas know Redis's minute");
                     *served.entry(minute).or_default() += 1;
                     drop(route);
                 }
@@ -173,10 +187,16 @@ async fn rpm_100_across_four_replicas_under_load_serves_at_most_100_a_minute_and
         }
     }
     eprintln!("served per minute: {per_minute:?}");
-    assert!(per_minute.values().all(|&n| n <= 100), "never more than rpm in a minute: {per_minute:?}");
+    assert!(
+        per_minute.values().all(|&n| n <= 100),
+        "never more than rpm in a minute: {per_minute:?}"
+    );
     // The test spans at most two minutes; one of them held at least 1.5 s of demand far above the limit.
     let best = per_minute.values().copied().max().unwrap_or(0);
-    assert!(best >= 95, "at least 95 of 100 served in a saturated minute: {per_minute:?}");
+    assert!(
+        best >= 95,
+        "at least 95 of 100 served in a saturated minute: {per_minute:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -184,7 +204,16 @@ async fn a_published_list_reaches_every_replica_and_each_routes_exactly_like_a_f
     let redis = RedisServer::start();
     let mut replicas = Vec::new();
     for _ in 0..4 {
-        replicas.push(Box::new(replica(&redis, "list", RouterSettings::default(), deployments(), |o| o).await));
+        replicas.push(Box::new(
+            replica(
+                &redis,
+                "list",
+                RouterSettings::default(),
+                deployments(),
+                |o| o,
+            )
+            .await,
+        ));
     }
     connected(&replicas).await;
     let mut next = deployments();
@@ -200,13 +229,33 @@ async fn a_published_list_reaches_every_replica_and_each_routes_exactly_like_a_f
     assert_eq!(version, 1);
     let fresh = Router::new(next.clone()).unwrap();
     for r in &replicas {
-        until("the list reached the replica", || r.fleet.health().list_version == version).await;
+        until("the list reached the replica", || {
+            r.fleet.health().list_version == version
+        })
+        .await;
         assert_eq!(r.router.routing_table(), fresh.routing_table());
-        assert_eq!(r.router.route("openai/o3", &RequestContext::new()).unwrap().id().as_str(), "wild");
+        assert_eq!(
+            r.router
+                .route("openai/o3", &RequestContext::new())
+                .unwrap()
+                .id()
+                .as_str(),
+            "wild"
+        );
     }
     // A replica that starts late loads the current version.
-    let late = replica(&redis, "list", RouterSettings::default(), deployments(), |o| o).await;
-    until("a late replica got the current list", || late.fleet.health().list_version == version).await;
+    let late = replica(
+        &redis,
+        "list",
+        RouterSettings::default(),
+        deployments(),
+        |o| o,
+    )
+    .await;
+    until("a late replica got the current list", || {
+        late.fleet.health().list_version == version
+    })
+    .await;
     assert_eq!(late.router.routing_table(), fresh.routing_table());
 }
 
@@ -231,14 +280,20 @@ async fn routing_goes_on_while_redis_is_down_and_the_fleet_resynchronises_when_i
     assert!(health.consecutive_failures >= 1 && health.last_error.is_some());
     // Routing continues from local state, and a cooldown started meanwhile is kept for Redis.
     assert!(a.router.route("gpt-4o", &RequestContext::new()).is_ok());
-    a.router.report_id(&DeploymentId::from("a"), Outcome::failure(FailureKind::Status(500)));
+    a.router.report_id(
+        &DeploymentId::from("a"),
+        Outcome::failure(FailureKind::Status(500)),
+    );
     assert!(cooling(&a.router, "a"));
     assert!(!cooling(&b.router, "a"));
 
     redis.restart();
     until("a reconnected", || a.fleet.health().connected).await;
     until("b reconnected", || b.fleet.health().connected).await;
-    until("the cooldown started during the outage reached b", || cooling(&b.router, "a")).await;
+    until("the cooldown started during the outage reached b", || {
+        cooling(&b.router, "a")
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -246,34 +301,59 @@ async fn a_replica_killed_with_routes_in_flight_stops_counting_when_its_lease_en
     let redis = RedisServer::start();
     let settings = RouterSettings::default().with_strategy(RoutingStrategy::LeastBusy);
     let lease = Duration::from_millis(600);
-    let doomed = replica(&redis, "crash", settings.clone(), deployments(), |o| o.in_flight_lease(lease)).await;
-    let survivor = replica(&redis, "crash", settings, deployments(), |o| o.in_flight_lease(lease)).await;
+    let doomed = replica(&redis, "crash", settings.clone(), deployments(), |o| {
+        o.in_flight_lease(lease)
+    })
+    .await;
+    let survivor = replica(&redis, "crash", settings, deployments(), |o| {
+        o.in_flight_lease(lease)
+    })
+    .await;
     until("doomed connected", || doomed.fleet.health().connected).await;
     until("survivor connected", || survivor.fleet.health().connected).await;
     // The doomed replica holds 3 routes to `limited` and one to a deployment of `gpt-4o`.
     let mut held: Vec<_> = (0..3)
-        .map(|_| doomed.router.route("limited", &RequestContext::new()).unwrap())
+        .map(|_| {
+            doomed
+                .router
+                .route("limited", &RequestContext::new())
+                .unwrap()
+        })
         .collect();
-    let busy = doomed.router.route("gpt-4o", &RequestContext::new()).unwrap();
+    let busy = doomed
+        .router
+        .route("gpt-4o", &RequestContext::new())
+        .unwrap();
     let busy_id = busy.id().clone();
     held.push(busy);
     let fleet_in_flight = |r: &Router, id: &str| {
-        r.health(&DeploymentId::from(id)).map_or(0, |h| h.fleet_in_flight)
+        r.health(&DeploymentId::from(id))
+            .map_or(0, |h| h.fleet_in_flight)
     };
     until("the survivor sees the doomed replica's routes", || {
-        fleet_in_flight(&survivor.router, "l") == 3 && fleet_in_flight(&survivor.router, busy_id.as_str()) == 1
+        fleet_in_flight(&survivor.router, "l") == 3
+            && fleet_in_flight(&survivor.router, busy_id.as_str()) == 1
     })
     .await;
     // least-busy on the survivor now sends gpt-4o to the deployment the doomed replica is not busy with.
     for _ in 0..10 {
-        let route = survivor.router.route("gpt-4o", &RequestContext::new()).unwrap();
+        let route = survivor
+            .router
+            .route("gpt-4o", &RequestContext::new())
+            .unwrap();
         assert_ne!(route.id(), &busy_id);
     }
     // Crash: the sync task stops without a goodbye; the routes are never dropped.
     doomed.task.abort();
     std::mem::forget(held);
-    let gone = until("the crashed replica's routes expired", || fleet_in_flight(&survivor.router, "l") == 0).await;
-    assert!(gone <= lease + Duration::from_secs(1), "expired within the lease: {gone:?}");
+    let gone = until("the crashed replica's routes expired", || {
+        fleet_in_flight(&survivor.router, "l") == 0
+    })
+    .await;
+    assert!(
+        gone <= lease + Duration::from_secs(1),
+        "expired within the lease: {gone:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -284,7 +364,10 @@ async fn fail_closed_refuses_a_limited_deployment_once_its_lease_is_spent_while_
         o.limit_mode(LimitMode::FailClosed)
     })
     .await;
-    let open = replica(&redis, "open", settings, deployments(), |o| o.limit_mode(LimitMode::FailOpen)).await;
+    let open = replica(&redis, "open", settings, deployments(), |o| {
+        o.limit_mode(LimitMode::FailOpen)
+    })
+    .await;
     until("closed connected", || closed.fleet.health().connected).await;
     until("open connected", || open.fleet.health().connected).await;
     redis.kill();

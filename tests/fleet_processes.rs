@@ -54,14 +54,20 @@ async fn replica_process() {
     let sync = tokio::spawn(fleet.sync(router.clone(), conn, tokio::time::sleep));
     let start = Instant::now();
     while !fleet.health().connected {
-        assert!(start.elapsed() < Duration::from_secs(10), "replica never connected");
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "replica never connected"
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     // Start together: at the next full second of the wall clock.
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap();
-    tokio::time::sleep(Duration::from_nanos(1_000_000_000 - u64::from(now.subsec_nanos()))).await;
+    tokio::time::sleep(Duration::from_nanos(
+        1_000_000_000 - u64::from(now.subsec_nanos()),
+    ))
+    .await;
     let mut served: HashMap<u64, u64> = HashMap::new();
     let start = Instant::now();
     while start.elapsed() < LOAD {
@@ -83,11 +89,17 @@ fn four_replica_processes_never_serve_more_than_rpm_together() {
     let mut children = Vec::new();
     for _ in 0..4 {
         let mut cmd = Command::new(&exe);
-        cmd.args(["--ignored", "--exact", "replica_process", "--nocapture", "--test-threads=1"])
-            .env(CHILD_ENV, redis.url())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+        cmd.args([
+            "--ignored",
+            "--exact",
+            "replica_process",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_ENV, redis.url())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
         std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         die_with_parent(&mut cmd);
         children.push(cmd.spawn().expect("start a replica process"));
@@ -104,7 +116,12 @@ fn four_replica_processes_never_serve_more_than_rpm_together() {
             std::thread::sleep(Duration::from_millis(20));
         }
         let mut out = String::new();
-        child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+        child
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut out)
+            .unwrap();
         let status = child.wait().unwrap();
         assert!(status.success(), "replica process failed: {status}\n{out}");
         // libtest prints `test replica_process ... ` before the test's own output, on the same line.
@@ -122,5 +139,8 @@ fn four_replica_processes_never_serve_more_than_rpm_together() {
         "never more than rpm in a minute across processes: {per_minute:?}"
     );
     let best = per_minute.values().copied().max().unwrap_or(0);
-    assert!(best >= 95, "at least 95 of 100 served in a saturated minute: {per_minute:?}");
+    assert!(
+        best >= 95,
+        "at least 95 of 100 served in a saturated minute: {per_minute:?}"
+    );
 }

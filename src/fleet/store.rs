@@ -439,23 +439,33 @@ impl Store {
             if #last > 0 then last_id = last[1][1] end
             return {now, first_id, last_id, entries}";
         let after_arg = after.unwrap_or("");
-        let (now_ms, first_id, last_id, entries): (u64, String, String, Vec<(String, Vec<String>)>) =
-            script(&format!("{NOW}{SRC}"))
-                .key(self.keys.events())
-                .arg(after_arg)
-                .arg(count)
-                .invoke_async(conn)
-                .await?;
+        let (now_ms, first_id, last_id, entries): (
+            u64,
+            String,
+            String,
+            Vec<(String, Vec<String>)>,
+        ) = script(&format!("{NOW}{SRC}"))
+            .key(self.keys.events())
+            .arg(after_arg)
+            .arg(count)
+            .invoke_async(conn)
+            .await?;
         // Trimmed past our position (the oldest entry left is newer than the last one we read): events may be lost.
         // A stream that was empty when we started (`0-0`) loses nothing until it holds EVENTS_MAXLEN entries.
         let gap = match after {
             None => true,
-            Some(after) => after != "0-0" && !first_id.is_empty() && stream_id_less(after, &first_id),
+            Some(after) => {
+                after != "0-0" && !first_id.is_empty() && stream_id_less(after, &first_id)
+            }
         };
         let mut next = after.map(str::to_owned);
         if after.is_none() {
             // Start from the current end: the full state is loaded by the caller.
-            next = Some(if last_id.is_empty() { "0-0".to_owned() } else { last_id });
+            next = Some(if last_id.is_empty() {
+                "0-0".to_owned()
+            } else {
+                last_id
+            });
         }
         let mut events = Vec::with_capacity(entries.len());
         for (stream_id, fields) in entries {
@@ -468,7 +478,14 @@ impl Store {
                 events.push(logged);
             }
         }
-        Ok((Poll { now_ms, events, gap }, next))
+        Ok((
+            Poll {
+                now_ms,
+                events,
+                gap,
+            },
+            next,
+        ))
     }
 }
 
@@ -500,10 +517,18 @@ fn parse_entry(stream_id: String, fields: &[String]) -> Option<Logged> {
                 .filter_map(|line| {
                     let mut parts = line.split('\t');
                     let id = unescape(parts.next()?);
-                    let sample: f64 = parts.next()?.parse().ok().filter(|s: &f64| s.is_finite() && *s >= 0.0)?;
+                    let sample: f64 = parts
+                        .next()?
+                        .parse()
+                        .ok()
+                        .filter(|s: &f64| s.is_finite() && *s >= 0.0)?;
                     let ttft = match parts.next()? {
                         "-" => None,
-                        t => Some(t.parse::<f64>().ok().filter(|t| t.is_finite() && *t >= 0.0)?),
+                        t => Some(
+                            t.parse::<f64>()
+                                .ok()
+                                .filter(|t| t.is_finite() && *t >= 0.0)?,
+                        ),
                     };
                     Some((id, sample, ttft))
                 })

@@ -124,7 +124,10 @@ impl<'a, R: Replica> SyncTask<'a, R> {
     }
 
     /// One exchange with Redis.
-    pub(crate) async fn round<C: ConnectionLike>(&mut self, conn: &mut C) -> Result<(), FleetError> {
+    pub(crate) async fn round<C: ConnectionLike>(
+        &mut self,
+        conn: &mut C,
+    ) -> Result<(), FleetError> {
         let started = Instant::now();
         if self.position.is_none() {
             self.load(conn).await?;
@@ -141,8 +144,10 @@ impl<'a, R: Replica> SyncTask<'a, R> {
     async fn load<C: ConnectionLike>(&mut self, conn: &mut C) -> Result<(), FleetError> {
         let (now_ms, cooldowns) = self.store.cooldowns(conn).await?;
         for (id, until_ms) in cooldowns {
-            self.replica
-                .cool_down(&DeploymentId::from(id), Duration::from_millis(until_ms.saturating_sub(now_ms)));
+            self.replica.cool_down(
+                &DeploymentId::from(id),
+                Duration::from_millis(until_ms.saturating_sub(now_ms)),
+            );
         }
         let (_, position) = self.store.poll(conn, None, 0).await?;
         self.sync_list(conn, None).await?;
@@ -168,20 +173,25 @@ impl<'a, R: Replica> SyncTask<'a, R> {
         samples: &[Local],
     ) -> Result<(), FleetError> {
         for (id, duration) in cooldowns {
-            self.store.start_cooldown(conn, id.as_str(), *duration).await?;
+            self.store
+                .start_cooldown(conn, id.as_str(), *duration)
+                .await?;
         }
         let mut latencies = Vec::new();
         let mut tokens: HashMap<&str, u64> = HashMap::new();
         for fact in samples {
             match fact {
-                Local::Latency { id, sample, ttft } => latencies.push((id.as_str(), *sample, *ttft)),
+                Local::Latency { id, sample, ttft } => {
+                    latencies.push((id.as_str(), *sample, *ttft))
+                }
                 Local::Tokens { id, tokens: n } => *tokens.entry(id.as_str()).or_default() += n,
             }
         }
         self.store.log_latencies(conn, &latencies).await?;
         for (id, n) in tokens {
             let (minute, total) = self.store.add_tokens(conn, id, n).await?;
-            self.replica.fleet_tokens(&DeploymentId::from(id), minute, total);
+            self.replica
+                .fleet_tokens(&DeploymentId::from(id), minute, total);
         }
         Ok(())
     }
@@ -210,10 +220,13 @@ impl<'a, R: Replica> SyncTask<'a, R> {
                 }
                 Event::Latency(samples) => {
                     for (id, sample, ttft) in samples {
-                        self.replica.add_latency(&DeploymentId::from(id), sample, ttft);
+                        self.replica
+                            .add_latency(&DeploymentId::from(id), sample, ttft);
                     }
                 }
-                Event::List { version } => newest_list = Some(version.max(newest_list.unwrap_or(0))),
+                Event::List { version } => {
+                    newest_list = Some(version.max(newest_list.unwrap_or(0)))
+                }
             }
         }
         if let Some(version) = newest_list
@@ -246,18 +259,26 @@ impl<'a, R: Replica> SyncTask<'a, R> {
                 // Not applied and not retried until a newer version: the replica keeps routing its current list.
                 self.list_version = version;
                 crate::trace::warn!(replica = %self.link.options.replica, version, reason = %reason, "fleet: published model list refused");
-                self.link.health.lock().rejected_list = Some(format!("version {version}: {reason}"));
+                self.link.health.lock().rejected_list =
+                    Some(format!("version {version}: {reason}"));
             }
         }
         Ok(())
     }
 
-    async fn exchange_in_flight<C: ConnectionLike>(&mut self, conn: &mut C) -> Result<(), FleetError> {
+    async fn exchange_in_flight<C: ConnectionLike>(
+        &mut self,
+        conn: &mut C,
+    ) -> Result<(), FleetError> {
         let mine = self.replica.local_in_flight();
         let mine_ref: Vec<(&str, u64)> = mine.iter().map(|(id, n)| (id.as_str(), *n)).collect();
         let others = self
             .store
-            .exchange_in_flight(conn, &mine_ref, self.link.options.effective_in_flight_lease())
+            .exchange_in_flight(
+                conn,
+                &mine_ref,
+                self.link.options.effective_in_flight_lease(),
+            )
             .await?;
         self.replica.set_remote_in_flight(
             others
@@ -270,7 +291,11 @@ impl<'a, R: Replica> SyncTask<'a, R> {
 
     /// Tops up the request allowance of every rate-limited deployment, sized by its recent demand, and gives
     /// back what an idle replica holds.
-    async fn lease<C: ConnectionLike>(&mut self, conn: &mut C, now_ms: u64) -> Result<(), FleetError> {
+    async fn lease<C: ConnectionLike>(
+        &mut self,
+        conn: &mut C,
+        now_ms: u64,
+    ) -> Result<(), FleetError> {
         let window = now_ms / WINDOW_MS;
         let limited: Vec<RouterLimits> = self.replica.limited();
         self.leases
@@ -282,7 +307,11 @@ impl<'a, R: Replica> SyncTask<'a, R> {
             let (taken, refused) = allowance.demand();
             let demand = taken + refused;
             let remaining = allowance.remaining(window);
-            state.idle_polls = if demand == 0 { state.idle_polls.saturating_add(1) } else { 0 };
+            state.idle_polls = if demand == 0 {
+                state.idle_polls.saturating_add(1)
+            } else {
+                0
+            };
             // An idle replica keeps one request (so its next request is not refused while it leases) and gives
             // the rest back to the pool for the busy ones.
             if state.idle_polls >= IDLE_POLLS_BEFORE_RETURN && remaining > 1 {
@@ -307,10 +336,20 @@ impl<'a, R: Replica> SyncTask<'a, R> {
                 continue;
             }
             // Lease for two poll intervals of demand, at least one block (1/20 of the limit) when busy.
-            let target = if demand == 0 { 1 } else { (2 * demand).max((rpm / 20).max(1)) }.min(rpm);
+            let target = if demand == 0 {
+                1
+            } else {
+                (2 * demand).max((rpm / 20).max(1))
+            }
+            .min(rpm);
             let lease = self
                 .store
-                .lease_requests(conn, limits.id.as_str(), rpm, target.saturating_sub(remaining).max(1))
+                .lease_requests(
+                    conn,
+                    limits.id.as_str(),
+                    rpm,
+                    target.saturating_sub(remaining).max(1),
+                )
                 .await?;
             allowance.grant(lease.window, lease.granted);
             state.exhausted = (lease.granted == 0).then_some((lease.window, EXHAUSTED_RETRY_POLLS));

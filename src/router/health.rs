@@ -144,7 +144,8 @@ impl Stats {
     /// A cooldown another replica started, with `left` to run: cooling until then at least.
     #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub fn cool_down_for(&self, now_ns: u64, left: Duration) {
-        self.cooldown.extend_to(now_ns.saturating_add(super::cooldown::nanos(left)).max(1));
+        self.cooldown
+            .extend_to(now_ns.saturating_add(super::cooldown::nanos(left)).max(1));
     }
 
     /// Records an outcome at `now_ns`. Returns true if it decided a cooldown.

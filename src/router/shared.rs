@@ -223,7 +223,9 @@ mod replica {
         /// Whether this router was built with the fleet of `link`.
         #[cfg(feature = "redis")]
         pub(crate) fn is_linked_to(&self, link: &Arc<Link>) -> bool {
-            self.fleet.as_ref().is_some_and(|mine| Arc::ptr_eq(mine, link))
+            self.fleet
+                .as_ref()
+                .is_some_and(|mine| Arc::ptr_eq(mine, link))
         }
 
         /// The fleet's current minute (Redis's clock), when the fleet's leases hold the `rpm` limits now:
