@@ -48,7 +48,7 @@
 //! - `yaml`: load LiteLLM `config.yaml` files.
 //! - `openai`: send OpenAI-compatible chat completions to routed deployments (`call`).
 //! - `redis`: replicas share cooldowns, usage limits, routes in flight, latency samples and the model list
-//!   through Redis, over your connection ([`fleet`](crate::fleet)).
+//!   through Redis, over your connection ([`fleet`]).
 //!
 //! ## Errors
 //! One `#[non_exhaustive]` enum per concept in [`error`], each with predicates (for example
