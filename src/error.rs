@@ -1113,3 +1113,49 @@ impl CatalogError {
         matches!(self, CatalogError::Json { .. })
     }
 }
+
+/// A fleet ([`crate::fleet`]) that cannot be set up or cannot reach Redis.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FleetError {
+    /// A fleet prefix or replica name that would break the key layout.
+    #[error("invalid fleet {what}: {reason}")]
+    InvalidName {
+        /// `prefix` or `replica`.
+        what: &'static str,
+        /// What is accepted.
+        reason: &'static str,
+    },
+    /// Redis refused or could not answer a command (connection lost, timeout, script error).
+    #[cfg(feature = "redis")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+    #[error("Redis: {0}")]
+    Redis(#[from] redis::RedisError),
+    /// [`Fleet::sync`](crate::fleet::Fleet::sync) was given a router built without this fleet
+    /// ([`RouterBuilder::fleet`](crate::router::RouterBuilder::fleet)).
+    #[error("the router was not built with this fleet (RouterBuilder::fleet)")]
+    NotLinked,
+    /// The model list published in Redis is not a valid model list.
+    #[error("the model list published in Redis (version {version}) is invalid: {reason}")]
+    InvalidList {
+        /// The published version.
+        version: u64,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+impl FleetError {
+    /// Whether Redis could not be reached or did not answer (the sync task retries these with backoff).
+    pub fn is_redis(&self) -> bool {
+        #[cfg(feature = "redis")]
+        if let FleetError::Redis(_) = self {
+            return true;
+        }
+        false
+    }
+    /// Whether the published model list was refused.
+    pub fn is_invalid_list(&self) -> bool {
+        matches!(self, FleetError::InvalidList { .. })
+    }
+}

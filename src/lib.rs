@@ -47,6 +47,8 @@
 //! ## Features
 //! - `yaml`: load LiteLLM `config.yaml` files.
 //! - `openai`: send OpenAI-compatible chat completions to routed deployments (`call`).
+//! - `redis`: replicas share cooldowns, usage limits, routes in flight, latency samples and the model list
+//!   through Redis, over your connection ([`fleet`]).
 //!
 //! ## Errors
 //! One `#[non_exhaustive]` enum per concept in [`error`], each with predicates (for example
@@ -59,20 +61,24 @@
 
 pub mod base_url;
 pub mod cache;
-pub mod catalog;
 #[cfg(feature = "openai")]
 #[cfg_attr(docsrs, doc(cfg(feature = "openai")))]
 pub mod call;
+pub mod catalog;
 pub mod clock;
 pub mod config;
 pub mod deployment;
 pub mod env;
 pub mod error;
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub mod fleet;
 pub mod pattern;
 pub mod provider;
 pub mod redact;
 pub mod router;
 pub mod secret;
+mod trace;
 
 pub use base_url::BaseUrl;
 pub use cache::{

@@ -70,12 +70,13 @@ pub mod cooldown;
 mod failure;
 mod fallback;
 mod filter;
-mod health;
+pub(crate) mod health;
 pub mod latency;
 mod pre_call;
 pub mod pricing;
 mod settings;
 mod sharded;
+pub(crate) mod shared;
 pub(crate) mod state;
 mod strategy;
 pub mod tags;
@@ -513,6 +514,9 @@ pub struct Router {
     /// The wall-clock time at `epoch` (usage minutes).
     wall_epoch: std::time::SystemTime,
     rng: Arc<dyn RandomSource>,
+    /// The fleet this replica belongs to ([`RouterBuilder::fleet`]), if any.
+    #[cfg(feature = "redis")]
+    fleet: Option<Arc<crate::fleet::Link>>,
 }
 
 /// How many times a route is re-picked when another thread took the picked deployment's last slot
@@ -670,6 +674,7 @@ impl Router {
                 rule,
                 now: self.wall(now_ns),
                 input_tokens: ctx.input_tokens.unwrap_or(0).max(1),
+                fleet_minute: self.fleet_minute(),
             }),
         }
     }
@@ -728,7 +733,11 @@ impl Router {
     fn admit(&self, member: &Member, request: &filter::Request<'_>) -> Option<InFlight> {
         let guard = InFlight::try_start(member.stats.clone(), member.limits.max_parallel)?;
         match &request.limits {
-            Some(check) if !check.admit(&member.limits, &member.stats.usage) => None,
+            Some(check)
+                if !check.admit(&member.limits, &member.stats.usage, &member.stats.shared) =>
+            {
+                None
+            }
             _ => Some(guard),
         }
     }
@@ -924,14 +933,22 @@ impl Router {
                     let tokens = usage.map_or(0, |u| u.total_tokens);
                     stats.usage.record_success(wall, rule.ttl_secs, tokens);
                 }
+                self.share_success(member, latency, usage, time_to_first_token);
             }
             Outcome::Failure(kind) => {
-                stats
+                if stats
                     .latency
-                    .record_failure(kind, now, self.latency_ttl_ns, ttft_percentile);
+                    .record_failure(kind, now, self.latency_ttl_ns, ttft_percentile)
+                {
+                    self.share_timeout(member);
+                }
             }
         }
-        stats.record(outcome, now, &self.rule, &member.cooldown, group)
+        let cooled = stats.record(outcome, now, &self.rule, &member.cooldown, group);
+        if cooled && let Some(left) = stats.cooldown_left(now) {
+            self.share_cooldown(member, left);
+        }
+        cooled
     }
 
     /// Whether a request for `group` has somewhere else to go (LiteLLM's `_has_fallback_group`): its own
@@ -1170,9 +1187,21 @@ pub struct RouterBuilder {
     clock: Option<Arc<dyn Clock>>,
     rng: Option<Arc<dyn RandomSource>>,
     deployments: Vec<Arc<Deployment>>,
+    #[cfg(feature = "redis")]
+    fleet: Option<Arc<crate::fleet::Link>>,
 }
 
 impl RouterBuilder {
+    /// As a replica of `fleet` (feature `redis`): cooldowns, usage limits, routes in flight, latency samples and
+    /// the model list are shared with the fleet's other replicas once [`Fleet::sync`](crate::fleet::Fleet::sync)
+    /// runs. See [`fleet`](crate::fleet).
+    #[cfg(feature = "redis")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+    pub fn fleet(mut self, fleet: &crate::fleet::Fleet) -> Self {
+        self.fleet = Some(fleet.link().clone());
+        self
+    }
+
     /// With these settings.
     pub fn settings(mut self, settings: RouterSettings) -> Self {
         self.settings = settings;
@@ -1298,6 +1327,8 @@ impl RouterBuilder {
                 .rng
                 .unwrap_or_else(|| Arc::new(strategy::PerThreadRandom)),
             settings,
+            #[cfg(feature = "redis")]
+            fleet: self.fleet,
         }
     }
 }

@@ -499,6 +499,13 @@ impl CooldownState {
         cool
     }
 
+    /// Cools down until `until_ns` at least (a cooldown another replica started): a later end already set
+    /// is kept.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub fn extend_to(&self, until_ns: u64) {
+        self.until_ns.fetch_max(until_ns, Ordering::Relaxed);
+    }
+
     /// Starts a cooldown of `length`; one running already keeps its end (or ends sooner with a shorter
     /// `length`), as LiteLLM's cooldown entry keeps its first expiry.
     fn start(&self, now_ns: u64, length: Duration) {

@@ -88,7 +88,8 @@ impl Request<'_> {
                 return Some(UsageLimit::MaxParallelRequests { limit, in_flight });
             }
         }
-        self.limits?.reached(&m.limits, &m.stats.usage)
+        self.limits?
+            .reached(&m.limits, &m.stats.usage, &m.stats.shared)
     }
 
     #[inline]

@@ -115,6 +115,8 @@ pub(crate) struct Stats {
     /// Requests, successes and tokens of the current minute (`rpm` / `tpm` limits, `usage-based-routing`).
     pub usage: UsageCounters,
     cooldown: CooldownState,
+    /// What a fleet's sync task brings from the other replicas ([`super::shared`]).
+    pub shared: super::shared::SharedStats,
     successes: AtomicU64,
     failures_total: AtomicU64,
 }
@@ -124,6 +126,12 @@ impl Stats {
         self.in_flight.load(Ordering::Relaxed)
     }
 
+    /// Routes in flight here and, with a fleet, on the other replicas (what `least-busy` balances on).
+    #[inline]
+    pub fn fleet_in_flight(&self) -> usize {
+        self.in_flight() + self.shared.remote_in_flight() as usize
+    }
+
     pub fn is_cooling(&self, now_ns: u64) -> bool {
         self.cooldown.is_cooling(now_ns)
     }
@@ -131,6 +139,13 @@ impl Stats {
     /// Time left in the cooldown, if cooling down.
     pub fn cooldown_left(&self, now_ns: u64) -> Option<Duration> {
         self.cooldown.left(now_ns)
+    }
+
+    /// A cooldown another replica started, with `left` to run: cooling until then at least.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub fn cool_down_for(&self, now_ns: u64, left: Duration) {
+        self.cooldown
+            .extend_to(now_ns.saturating_add(super::cooldown::nanos(left)).max(1));
     }
 
     /// Records an outcome at `now_ns`. Returns true if it decided a cooldown.
@@ -159,6 +174,7 @@ impl Stats {
         let minute = self.cooldown.minute(now_ns);
         DeploymentHealth {
             in_flight: self.in_flight(),
+            fleet_in_flight: self.fleet_in_flight(),
             average_latency: None,
             latency_samples: 0,
             time_to_first_token: None,
@@ -211,6 +227,9 @@ impl Drop for InFlight {
 pub struct DeploymentHealth {
     /// Routes to this deployment not yet dropped.
     pub in_flight: usize,
+    /// Routes in flight across the fleet (this replica's and, with a [`Fleet`](crate::fleet::Fleet), the other
+    /// replicas' as of the last sync; equal to `in_flight` without a fleet). `least-busy` balances on it.
+    pub fleet_in_flight: usize,
     /// Average of the last latency samples (up to 10), if any: seconds per completion token for successes
     /// reported with token counts, the latency itself for the others, 1,000 s for a timeout (see
     /// `latency-based-routing`).

@@ -171,7 +171,10 @@ impl LatencyWindow {
         self.record(TIMEOUT_PENALTY_SECS, None, now_ns, ttl_ns, ttft_percentile);
     }
 
-    fn record(
+    /// Records one sample as LiteLLM stores it (seconds, per completion token when known) and a time to
+    /// first token in seconds: what [`record_success`](Self::record_success) computes, or what another
+    /// replica of a fleet computed.
+    pub(crate) fn record(
         &self,
         sample: f64,
         ttft: Option<f64>,

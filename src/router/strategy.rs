@@ -295,7 +295,7 @@ pub(crate) fn pick(
             let mut min = usize::MAX;
             let mut ties = 0;
             for m in members.iter().filter(|m| ok(m)) {
-                let busy = m.stats.in_flight();
+                let busy = m.stats.fleet_in_flight();
                 if busy < min {
                     min = busy;
                     ties = 1;
@@ -303,7 +303,7 @@ pub(crate) fn pick(
                     ties += 1;
                 }
             }
-            let ok_min = |m: &Member| ok(m) && m.stats.in_flight() == min;
+            let ok_min = |m: &Member| ok(m) && m.stats.fleet_in_flight() == min;
             nth(members, &ok_min, below(input.rng, ties.max(1)))
         }
         RoutingStrategy::LowestLatency => {

@@ -42,6 +42,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde_json::Value;
 
 use super::settings::RouterSettings;
+use super::shared::SharedStats;
 use super::strategy::RoutingStrategy;
 use crate::deployment::{Deployment, DeploymentId};
 
@@ -416,7 +417,7 @@ impl Limits {
     }
 
     #[inline]
-    fn rpm_allowed(&self, rule: &LimitRule) -> Option<u64> {
+    pub(crate) fn rpm_allowed(&self, rule: &LimitRule) -> Option<u64> {
         match self.rpm {
             Some((_, true)) if rule.zero_is_unset => None,
             other => other.map(|(allowed, _)| allowed),
@@ -439,11 +440,20 @@ pub(crate) struct LimitCheck {
     pub now: WallNow,
     /// The request's input tokens, at least 1.
     pub input_tokens: u64,
+    /// With a fleet whose leases apply now: the current minute of the fleet's clock (Redis's). `rpm` is then
+    /// held against the requests leased from the fleet's pool ([`SharedStats::allowance`]), and `tpm` against
+    /// the fleet's tokens as well as the local count.
+    pub fleet_minute: Option<u64>,
 }
 
 impl LimitCheck {
     /// The `rpm` / `tpm` limit `counters` have reached, if any.
-    pub fn reached(&self, limits: &Limits, counters: &UsageCounters) -> Option<UsageLimit> {
+    pub fn reached(
+        &self,
+        limits: &Limits,
+        counters: &UsageCounters,
+        shared: &SharedStats,
+    ) -> Option<UsageLimit> {
         let ttl = self.rule.ttl_secs;
         if let Some(limit) = limits.rpm_allowed(&self.rule) {
             let used = counters
@@ -452,9 +462,20 @@ impl LimitCheck {
             if used >= limit {
                 return Some(UsageLimit::Rpm { limit, used });
             }
+            if let Some(minute) = self.fleet_minute
+                && !shared.allowance.has(minute)
+            {
+                // The fleet's pool, not this replica's count, is what is used up (or not leased yet).
+                shared.allowance.note_refused();
+                return Some(UsageLimit::Rpm { limit, used: limit });
+            }
         }
         if let Some(limit) = limits.tpm_allowed(&self.rule) {
-            let used = counters.tokens.get(self.now, ttl);
+            let local = counters.tokens.get(self.now, ttl);
+            let used = match self.fleet_minute {
+                Some(minute) => local.max(shared.fleet_tokens(minute)),
+                None => local,
+            };
             if used.saturating_add(self.input_tokens) > limit {
                 return Some(UsageLimit::Tpm {
                     limit,
@@ -482,8 +503,13 @@ impl LimitCheck {
 
     /// Counts a route: under `usage-based-routing-v2` only if the deployment is still below its `rpm`
     /// (another thread may have taken the last request meanwhile).
-    pub fn admit(&self, limits: &Limits, counters: &UsageCounters) -> bool {
+    pub fn admit(&self, limits: &Limits, counters: &UsageCounters, shared: &SharedStats) -> bool {
         let ttl = self.rule.ttl_secs;
+        if let (Some(minute), Some(_)) = (self.fleet_minute, limits.rpm_allowed(&self.rule))
+            && !shared.allowance.take(minute)
+        {
+            return false;
+        }
         match (self.rule.rpm_counts, limits.rpm_allowed(&self.rule)) {
             (RpmCounts::Requests, Some(limit)) => counters
                 .requests

@@ -5,6 +5,9 @@
 //!   proxies on 127.0.0.1 ([`litellm::LiteLlmProxy`]).
 //! - [`parity`]: runs one routing scenario in modelroute's `Router` and in LiteLLM's own `Router`
 //!   (`tests/litellm/router_parity.py`) and compares the decisions.
+//! - [`redis_server`]: installs Debian's `redis-server` when it is missing and starts real servers on 127.0.0.1
+//!   ([`redis_server::RedisServer`]).
+//! - [`process`]: how both are spawned, signalled and stopped by PID.
 
 // Every integration test file is its own crate and uses only part of this module.
 #![allow(dead_code, unreachable_pub)]
@@ -12,3 +15,5 @@
 pub mod http;
 pub mod litellm;
 pub mod parity;
+pub mod process;
+pub mod redis_server;
