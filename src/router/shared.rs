@@ -211,6 +211,7 @@ mod replica {
     #[cfg(feature = "redis")]
     use crate::fleet::{Link, Local, Replica, RouterLimits};
     use crate::router::Router;
+    #[cfg(feature = "redis")]
     use crate::router::latency;
     use crate::router::state::Member;
     use crate::router::usage::Usage;
