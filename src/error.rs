@@ -9,8 +9,13 @@ use std::sync::Arc;
 #[cfg(feature = "openai")]
 mod call;
 #[cfg(feature = "openai")]
+mod send;
+#[cfg(feature = "openai")]
 #[cfg_attr(docsrs, doc(cfg(feature = "openai")))]
 pub use call::CallError;
+#[cfg(feature = "openai")]
+#[cfg_attr(docsrs, doc(cfg(feature = "openai")))]
+pub use send::SendError;
 
 /// A base URL that cannot identify a server. See [`BaseUrl`](crate::BaseUrl).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -85,7 +85,7 @@ pub use config::RouterConfig;
 pub use deployment::{Deployment, DeploymentId, LiteLlmParams, ModelInfo};
 #[cfg(feature = "openai")]
 #[cfg_attr(docsrs, doc(cfg(feature = "openai")))]
-pub use error::CallError;
+pub use error::{CallError, SendError};
 pub use error::{
     BaseUrlError, CacheError, CatalogError, ChangeError, ConfigError, DeploymentError,
     DiscoveryError, DiskIssue, EntryError, NumberProblem, ParseError, PatternError, RouteError,
