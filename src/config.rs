@@ -4,9 +4,11 @@
 //! - Read: `model_list`; `routing_strategy` (+ `routing_strategy_args`: `lowest_latency_buffer`, `ttl`,
 //!   `ttft_percentile`), `default_max_parallel_requests`,
 //!   `model_group_alias`, `fallbacks`, `context_window_fallbacks`, `content_policy_fallbacks`,
-//!   `default_fallbacks`, `allowed_fails`, `cooldown_time`, `disable_cooldowns`, `num_retries`,
-//!   `max_fallbacks`, `enable_tag_filtering`, from `router_settings` or `litellm_settings` (the former wins,
-//!   as on LiteLLM's proxy). Every other key is ignored.
+//!   `default_fallbacks`, `allowed_fails`, `allowed_fails_policy`, `cooldown_time`, `disable_cooldowns`,
+//!   `num_retries`, `max_fallbacks`, `enable_tag_filtering`, `tag_filtering_match_any`,
+//!   `enable_pre_call_checks`, from `router_settings` or `litellm_settings` (the former wins, as on
+//!   LiteLLM's proxy). Every other key is ignored. An `allowed_fails_policy` key LiteLLM does not know is an
+//!   error (LiteLLM ignores it, leaving the class it meant uncovered).
 //! - `os.environ/NAME` values of `litellm_params` are resolved (from the process, or an
 //!   [`Environment`] you give); an unset variable is an error naming it.
 //! - Errors name the file, the entry (index and `model_name`) and the field, never a value.
@@ -61,7 +63,9 @@ use crate::deployment::{Deployment, DeploymentId, json_type};
 use crate::env::{Environment, ProcessEnv};
 use crate::error::{ConfigError, EntryError};
 use crate::pattern::PatternRouter;
-use crate::router::{AliasTarget, Router, RouterSettings, RoutingStrategy};
+use crate::router::{
+    AliasTarget, AllowedFailsPolicy, PolicyError, Router, RouterSettings, RoutingStrategy,
+};
 
 #[cfg(feature = "yaml")]
 mod yaml;
@@ -446,7 +450,21 @@ impl<'e> ConfigLoader<'e> {
                     s.content_policy_fallbacks = fallback_list(&field, value)?
                 }
                 "default_fallbacks" => s.default_fallbacks = strings(&field, value)?,
-                "allowed_fails" => s.allowed_fails = count(&field, value)?,
+                "allowed_fails" => s.allowed_fails = Some(count(&field, value)?),
+                "allowed_fails_policy" => {
+                    s.allowed_fails_policy = Some(AllowedFailsPolicy::from_json(value).map_err(
+                        |e| match e {
+                            PolicyError::UnknownKey(key) | PolicyError::NotACount(key) => {
+                                setting_error(
+                                    &format!("{field}.{key}"),
+                                    "one of LiteLLM's AllowedFailsPolicy keys, with a non-negative integer",
+                                    map_value(value, &key),
+                                )
+                            }
+                            _ => setting_error(&field, "a mapping", value),
+                        },
+                    )?)
+                }
                 "cooldown_time" => {
                     s.cooldown_time = Duration::from_secs_f64(non_negative(&field, value)?)
                 }
@@ -457,11 +475,18 @@ impl<'e> ConfigLoader<'e> {
                 "default_max_parallel_requests" => {
                     s.default_max_parallel_requests = Some(u64::from(count(&field, value)?))
                 }
+                "tag_filtering_match_any" => s.tag_filtering_match_any = boolean(&field, value)?,
+                "enable_pre_call_checks" => s.enable_pre_call_checks = boolean(&field, value)?,
                 _ => {}
             }
         }
         Ok(())
     }
+}
+
+/// `value[key]` (for naming the type of a refused entry); `null` when absent.
+fn map_value<'v>(value: &'v Value, key: &str) -> &'v Value {
+    value.get(key).unwrap_or(&Value::Null)
 }
 
 fn setting_error(field: &str, expected: &'static str, found: &Value) -> ConfigError {

@@ -670,7 +670,8 @@ pub enum RouteError {
     /// The name resolved to a group, but none of its deployments can take a request now.
     #[error(
         "model `{model}` resolved to group `{group}`, but none of its {total} deployment(s) is available \
-         ({blocked} blocked, {cooling_down} cooling down, {tag_mismatch} without a matching tag{}){}",
+         ({blocked} blocked, {cooling_down} cooling down, {context_window} too small for the request, \
+         {tag_mismatch} without a matching tag{}){}",
         fmt_limited(.limited),
         fmt_retry(.retry_after)
     )]
@@ -685,11 +686,13 @@ pub enum RouteError {
         blocked: usize,
         /// Deployments cooling down after failures.
         cooling_down: usize,
+        /// Deployments whose context window is smaller than the request (pre-call checks).
+        context_window: usize,
         /// Deployments left out by tag filtering.
         tag_mismatch: usize,
         /// Deployments at a usage limit (`rpm`, `tpm`, `max_parallel_requests`): which limit, and when its
-        /// window resets.
-        limited: Vec<crate::router::LimitReached>,
+        /// window resets (boxed, so that a `Result<_, RouteError>` stays small).
+        limited: Box<[crate::router::LimitReached]>,
         /// When the first deployment becomes available again: the end of the first cooldown or the first
         /// usage window reset, whichever comes first (`None` if neither applies).
         retry_after: Option<std::time::Duration>,
@@ -709,6 +712,33 @@ pub enum RouteError {
         /// The limit in bytes.
         max: usize,
     },
+    /// Pre-call checks (`enable_pre_call_checks`): every deployment of the group that is not blocked or
+    /// cooling down has a context window smaller than the request's input tokens. Take the group's
+    /// `context_window_fallbacks` (LiteLLM raises `ContextWindowExceededError` here).
+    #[error(
+        "model `{model}` resolved to group `{group}`, but the request's {input_tokens} input tokens exceed \
+         the context window of its {too_small} available deployment(s){}",
+        fmt_window(.largest_window)
+    )]
+    ContextWindowExceeded {
+        /// The model requested.
+        model: String,
+        /// The group it resolved to.
+        group: String,
+        /// The input tokens the request stated.
+        input_tokens: u64,
+        /// The largest context window among those deployments (`model_info.max_input_tokens`).
+        largest_window: Option<u64>,
+        /// How many deployments were too small.
+        too_small: usize,
+    },
+}
+
+fn fmt_window(window: &Option<u64>) -> String {
+    match window {
+        Some(w) => format!(" (largest: {w})"),
+        None => String::new(),
+    }
 }
 
 /// ", 2 at a usage limit: `a` rpm 3/3 (resets in 12.000 s), ..." (at most 3 listed).
@@ -762,7 +792,9 @@ impl RouteError {
     pub fn limits_reached(&self) -> &[crate::router::LimitReached] {
         match self {
             RouteError::NoneAvailable { limited, .. } => limited,
-            RouteError::NoDeployment { .. } | RouteError::ModelNameTooLong { .. } => &[],
+            RouteError::NoDeployment { .. }
+            | RouteError::ModelNameTooLong { .. }
+            | RouteError::ContextWindowExceeded { .. } => &[],
         }
     }
     /// The requested name is longer than the router's limit.
@@ -780,12 +812,30 @@ impl RouteError {
     pub fn is_name_too_long(&self) -> bool {
         matches!(self, RouteError::ModelNameTooLong { .. })
     }
+    /// The request is too long for every available deployment of the group: take the group's
+    /// `context_window_fallbacks` (`Router::fallbacks_for(model, FallbackKind::ContextWindow)`).
+    ///
+    /// ```
+    /// use modelroute::{Deployment, Router};
+    /// use modelroute::router::{RequestContext, RouterSettings};
+    /// let router = Router::builder()
+    ///     .settings(RouterSettings::default().with_pre_call_checks(true))
+    ///     .deployment(Deployment::new("small", "openai/small")?.with_info("max_input_tokens", 8192)?)
+    ///     .build()?;
+    /// let err = router.route("small", &RequestContext::new().with_input_tokens(9000)).unwrap_err();
+    /// assert!(err.is_context_window_exceeded());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn is_context_window_exceeded(&self) -> bool {
+        matches!(self, RouteError::ContextWindowExceeded { .. })
+    }
     /// The model requested (for [`RouteError::ModelNameTooLong`], its first 64 bytes).
     pub fn model(&self) -> &str {
         match self {
             RouteError::NoDeployment { model, .. }
             | RouteError::NoneAvailable { model, .. }
-            | RouteError::ModelNameTooLong { model, .. } => model,
+            | RouteError::ModelNameTooLong { model, .. }
+            | RouteError::ContextWindowExceeded { model, .. } => model,
         }
     }
     /// When the first deployment of the group is available again (for [`RouteError::NoneAvailable`]): the
@@ -793,7 +843,9 @@ impl RouteError {
     pub fn retry_after(&self) -> Option<std::time::Duration> {
         match self {
             RouteError::NoneAvailable { retry_after, .. } => *retry_after,
-            RouteError::NoDeployment { .. } | RouteError::ModelNameTooLong { .. } => None,
+            RouteError::NoDeployment { .. }
+            | RouteError::ModelNameTooLong { .. }
+            | RouteError::ContextWindowExceeded { .. } => None,
         }
     }
 }

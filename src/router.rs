@@ -8,11 +8,13 @@
 //!    the global wildcards (the whole name must match; the most specific pattern wins) → each of
 //!    `default_fallbacks` in turn. Nothing found is a [`RouteError::NoDeployment`] that lists every step
 //!    tried: never a guess.
-//! 2. **Filter** the group: drop blocked deployments and those cooling down, apply tag filtering (when
-//!    `enable_tag_filtering` is on), drop those at a usage limit (`rpm` / `tpm` under the strategies that
-//!    hold them as limits, `max_parallel_requests` always: see [`usage`]), and keep the lowest `order` (a
-//!    deployment without `order` comes last). Nothing left is a [`RouteError::NoneAvailable`] saying why and
-//!    when the first deployment is available again.
+//! 2. **Filter** the group, in LiteLLM's order: drop blocked deployments and those cooling down; with
+//!    `enable_pre_call_checks`, drop those whose context window is smaller than the input tokens the request
+//!    states (none left of those: [`RouteError::ContextWindowExceeded`], the cue for
+//!    `context_window_fallbacks`); apply [`tags`] (when `enable_tag_filtering` is on); drop those at a usage
+//!    limit (`rpm` / `tpm` under the strategies that hold them as limits, `max_parallel_requests` always:
+//!    see [`usage`]); keep the lowest `order` (a deployment without `order` comes last). Nothing left is a
+//!    [`RouteError::NoneAvailable`] saying why and when the first deployment is available again.
 //! 3. **Pick** one with the [`RoutingStrategy`].
 //! 4. Take the pick's in-flight slot and count the request (both atomic: when another thread took the last
 //!    slot or the last request of the minute meanwhile, pick again).
@@ -20,9 +22,10 @@
 //!    model name (a wildcard's captures substituted) and why it was chosen. The route counts as in flight
 //!    until dropped (what `least-busy` balances on, and `max_parallel_requests` bounds).
 //!
-//! The caller reports how the request went ([`Router::report`]): failures that LiteLLM counts cool a
-//! deployment down; latencies ([`latency`]) and token counts ([`usage`]) feed the strategies. When a group
-//! fails, [`Router::fallbacks`] gives the groups to try next, in order.
+//! The caller reports how the request went ([`Router::report`]), successes too: failures cool a deployment
+//! down as LiteLLM decides it ([`cooldown`]); latencies ([`latency`]) and token counts ([`usage`]) feed the
+//! strategies. A failure's class comes from the status and error body ([`FailureKind::classify`]). When a
+//! group fails, [`Router::fallbacks`] gives the groups to try next, in order.
 //!
 //! ```
 //! use modelroute::{Deployment, Router};
@@ -44,7 +47,7 @@
 //!
 //! let route = router.route("openai/gpt-4.1-mini", &RequestContext::new())?;
 //! assert_eq!(route.model(), "openai/gpt-4.1-mini");
-//! router.report(&route, Outcome::failure(FailureKind::Status(429)));
+//! router.report(&route, Outcome::failure(FailureKind::classify(429, r#"{"error": {"message": "slow down"}}"#)));
 //!
 //! let err = router.route("mistral-large", &RequestContext::new()).unwrap_err();
 //! assert!(err.is_not_found());
@@ -61,17 +64,21 @@
 //! deployments, same order within every group, same precedence between equally specific patterns). The
 //! health and strategy state of a removed deployment goes with it (LiteLLM #33168, #34564); an upsert keeps
 //! it unless what is called changed (any `litellm_params` key other than `rpm`, `tpm`, `weight`, `order`,
-//! `tags`, `max_parallel_requests`, `input_cost_per_token`, `output_cost_per_token`).
+//! `tags`, `max_parallel_requests`, `input_cost_per_token`, `output_cost_per_token`, `cooldown_time`).
 
+pub mod cooldown;
+mod failure;
 mod fallback;
 mod filter;
 mod health;
 pub mod latency;
+mod pre_call;
 pub mod pricing;
 mod settings;
 mod sharded;
 pub(crate) mod state;
 mod strategy;
+pub mod tags;
 pub mod usage;
 
 use std::borrow::Cow;
@@ -79,15 +86,18 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+pub use self::cooldown::{AllowedFailsPolicy, PolicyError};
+pub use self::failure::{FailureKind, MAX_CLASSIFIED_BODY};
 pub use self::fallback::{FallbackPlan, FallbackSource};
 pub use self::filter::CandidateStatus;
-pub use self::health::{DeploymentHealth, FailureKind, Outcome};
+pub use self::health::{DeploymentHealth, Outcome};
 pub use self::settings::{AliasTarget, FallbackKind, RouterSettings};
 pub use self::strategy::{RandomSource, RoutingStrategy, SplitMix64, UnknownStrategy};
 pub use self::usage::{LimitReached, Usage, UsageLimit};
 
-use self::filter::{Eligibility, Gate};
-use self::health::{CooldownRule, InFlight, Stats};
+use self::cooldown::{CooldownRule, GroupContext};
+use self::filter::{Eligibility, Refusal};
+use self::health::{InFlight, Stats};
 use self::latency::LatencyRead;
 use self::sharded::Sharded;
 use self::state::{Group, GroupKey, Member, MemberDefaults, State};
@@ -101,7 +111,7 @@ use crate::error::{ChangeError, RouteError};
 use crate::pattern::{Pattern, PatternMatch, PatternRouter};
 
 /// Who is asking and what: the team (for team public names and team wildcards), the request's tags (for
-/// tag filtering), its input tokens (for `tpm` limits) and whether it is streamed (for
+/// tag filtering), its input tokens (for pre-call checks and `tpm` limits) and whether it is streamed (for
 /// `latency-based-routing`). Borrowed, so building one allocates nothing.
 ///
 /// ```
@@ -132,9 +142,11 @@ impl<'a> RequestContext<'a> {
             stream: false,
         }
     }
-    /// The request's input (prompt) tokens, as the caller counted them. A deployment whose tokens of the
-    /// minute plus these would exceed its `tpm` is not eligible (LiteLLM counts the messages itself with
-    /// `token_counter`; unknown counts as 1 here).
+    /// The request's input (prompt) tokens, as the caller counted them with the model's tokenizer (LiteLLM
+    /// counts the messages itself with `token_counter`). With `enable_pre_call_checks`, deployments whose
+    /// context window (`model_info.max_input_tokens`, else the [catalog](RouterBuilder::catalog)'s) is
+    /// smaller are left out; a deployment whose tokens of the minute plus these would exceed its `tpm` is not
+    /// eligible (unknown counts as 1 there).
     pub fn with_input_tokens(mut self, tokens: u64) -> Self {
         self.input_tokens = Some(tokens);
         self
@@ -158,7 +170,7 @@ impl<'a> RequestContext<'a> {
         self.team = Some(team);
         self
     }
-    /// With these tags.
+    /// With these tags (see [`tags`]: `!tag` excludes, `&tag` requires).
     pub fn with_tags(mut self, tags: &'a [&'a str]) -> Self {
         self.tags = tags;
         self
@@ -326,20 +338,20 @@ impl fmt::Display for RouteReason {
 /// for that deployment until dropped: keep it for the duration of the request. `Debug` masks credentials
 /// (in the deployment, and in the concrete model name: see [`redact`](crate::redact)).
 pub struct Route {
-    deployment: Arc<Deployment>,
+    /// The deployment with what the router knows of it (its cooldown settings for reports).
+    member: Arc<Member>,
     model: Option<Box<str>>,
     reason: RouteReason,
-    wildcard: bool,
     guard: InFlight,
 }
 
 impl fmt::Debug for Route {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Route")
-            .field("deployment", &self.deployment)
+            .field("deployment", &self.member.deployment)
             .field("model", &self.model.as_deref().map(crate::redact::text))
             .field("reason", &self.reason)
-            .field("wildcard", &self.wildcard)
+            .field("wildcard", &self.member.wildcard)
             .field("guard", &self.guard)
             .finish()
     }
@@ -348,17 +360,17 @@ impl fmt::Debug for Route {
 impl Route {
     /// The deployment to call.
     pub fn deployment(&self) -> &Arc<Deployment> {
-        &self.deployment
+        &self.member.deployment
     }
     /// Its id.
     pub fn id(&self) -> &DeploymentId {
-        self.deployment.id()
+        self.member.deployment.id()
     }
     /// The concrete model to call: `litellm_params.model`, with a wildcard's captures in place of its `*`.
     pub fn model(&self) -> &str {
         self.model
             .as_deref()
-            .unwrap_or_else(|| self.deployment.litellm_params().model())
+            .unwrap_or_else(|| self.member.deployment.litellm_params().model())
     }
     /// The group that served the request (model name, public name or pattern).
     pub fn group(&self) -> &str {
@@ -617,7 +629,7 @@ impl Router {
     }
 
     fn now_ns(&self) -> u64 {
-        health::nanos(self.clock.now().saturating_duration_since(self.epoch))
+        cooldown::nanos(self.clock.now().saturating_duration_since(self.epoch))
     }
 
     /// The wall-clock minute at `now_ns` (see [`usage`]: one clock read per call).
@@ -625,21 +637,8 @@ impl Router {
         WallNow::at(self.wall_epoch + Duration::from_nanos(now_ns))
     }
 
-    /// The time and the limits a request is checked against.
-    fn gate(&self, ctx: &RequestContext<'_>) -> Gate {
-        let now_ns = self.now_ns();
-        Gate {
-            now_ns,
-            limits: self.limit_rule.map(|rule| LimitCheck {
-                rule,
-                now: self.wall(now_ns),
-                input_tokens: ctx.input_tokens.unwrap_or(0).max(1),
-            }),
-        }
-    }
-
-    /// The model catalog the router prices deployments with, if it was given one
-    /// ([`RouterBuilder::catalog`]).
+    /// The model catalog the router prices deployments with (and takes context windows from), if it was
+    /// given one ([`RouterBuilder::catalog`]).
     ///
     /// ```
     /// use modelroute::catalog::{CatalogEntry, ModelCatalog};
@@ -655,8 +654,24 @@ impl Router {
         self.catalog.as_ref()
     }
 
-    fn tag_filter<'a>(&self, ctx: &RequestContext<'a>) -> Option<&'a [&'a str]> {
-        self.settings.enable_tag_filtering.then_some(ctx.tags)
+    /// What `ctx` asks of a group's deployments now: the time, the pre-call and tag filters, and the usage
+    /// limits it is checked against.
+    fn request<'a>(&self, ctx: &RequestContext<'a>) -> filter::Request<'a> {
+        let now_ns = self.now_ns();
+        filter::Request {
+            now_ns,
+            input_tokens: ctx
+                .input_tokens
+                .filter(|_| self.settings.enable_pre_call_checks),
+            tags: ctx.tags,
+            tag_filtering: self.settings.enable_tag_filtering,
+            match_any: self.settings.tag_filtering_match_any,
+            limits: self.limit_rule.map(|rule| LimitCheck {
+                rule,
+                now: self.wall(now_ns),
+                input_tokens: ctx.input_tokens.unwrap_or(0).max(1),
+            }),
+        }
     }
 
     /// Picks the deployment for a request of `model`. See the [module docs](self) for the order of
@@ -669,13 +684,14 @@ impl Router {
         let Some(found) = self.resolve(&state, model, ctx) else {
             return Err(self.not_found(model, ctx));
         };
-        // 2. Keep what may take the request: not blocked, not cooling down, tags, within limits, lowest order.
-        let tags = self.tag_filter(ctx);
+        // 2. Keep what may take the request: not blocked, not cooling down, large enough, tags, within
+        //    limits, lowest order.
         let members = &found.group.members;
-        let mut gate = self.gate(ctx);
+        let mut request = self.request(ctx);
         for _ in 0..ROUTE_ATTEMPTS {
-            let Some(rule) = Eligibility::compute(members, gate, tags) else {
-                break;
+            let rule = match Eligibility::compute(members, request) {
+                Ok(rule) => rule,
+                Err(refusal) => return Err(self.unavailable(model, &found, &request, refusal)),
             };
             // 3. Pick one with the strategy.
             let input = StrategyInput {
@@ -684,35 +700,34 @@ impl Router {
                 round_robin: &found.group.round_robin,
                 latency_buffer: self.settings.lowest_latency_buffer,
                 latency: LatencyRead {
-                    now_ns: gate.now_ns,
+                    now_ns: request.now_ns,
                     ttl_ns: self.latency_ttl_ns,
                     stream: ctx.stream,
                 },
-                usage: gate.limits.map(|l| (l.now, l.rule.ttl_secs)),
+                usage: request.limits.map(|l| (l.now, l.rule.ttl_secs)),
             };
             let member = &members[strategy::pick(&input, members, rule.count, |m| rule.accepts(m))];
             // 4. Take its slot and count the request; another thread may have taken the last one meanwhile.
-            let Some(guard) = self.admit(member, &gate) else {
-                gate = self.gate(ctx);
+            let Some(guard) = self.admit(member, &request) else {
+                request = self.request(ctx);
                 continue;
             };
             // 5. The concrete model name; the route counts as in flight until dropped.
             return Ok(Route {
-                deployment: member.deployment.clone(),
+                member: member.clone(),
                 model: found.concrete_model(member).map(Into::into),
                 reason: found.reason(self.settings.routing_strategy, rule.count),
-                wildcard: member.wildcard,
                 guard,
             });
         }
-        Err(self.unavailable(model, &found, &gate, tags))
+        Err(self.unavailable(model, &found, &request, Refusal::Unavailable))
     }
 
     /// The in-flight guard of a route to `member` (within `max_parallel_requests`), with the request counted
     /// (within `rpm` under `usage-based-routing-v2`). `None` if a limit was reached meanwhile.
-    fn admit(&self, member: &Member, gate: &Gate) -> Option<InFlight> {
+    fn admit(&self, member: &Member, request: &filter::Request<'_>) -> Option<InFlight> {
         let guard = InFlight::try_start(member.stats.clone(), member.limits.max_parallel)?;
-        match &gate.limits {
+        match &request.limits {
             Some(check) if !check.admit(&member.limits, &member.stats.usage) => None,
             _ => Some(guard),
         }
@@ -726,10 +741,13 @@ impl Router {
         let Some(found) = self.resolve(&state, model, ctx) else {
             return Err(self.not_found(model, ctx));
         };
-        let gate = self.gate(ctx);
-        let tags = self.tag_filter(ctx);
+        let request = self.request(ctx);
         let members = &found.group.members;
-        let rule = Eligibility::compute(members, gate, tags);
+        let rule = Eligibility::compute(members, request).ok();
+        let tags = match &rule {
+            Some(rule) => Some(*rule.tags()),
+            None => filter::tag_rule(members, &request),
+        };
         let candidates = members
             .iter()
             .map(|m| Candidate {
@@ -737,7 +755,7 @@ impl Router {
                 model: found
                     .concrete_model(m)
                     .unwrap_or_else(|| m.deployment.litellm_params().model().to_string()),
-                availability: filter::availability(m, rule.as_ref(), &gate, tags),
+                availability: filter::availability(m, rule.as_ref(), tags.as_ref(), &request),
             })
             .collect();
         Ok(Resolution {
@@ -818,38 +836,73 @@ impl Router {
         &self,
         model: &str,
         found: &Found<'_>,
-        gate: &Gate,
-        tags: Option<&[&str]>,
+        request: &filter::Request<'_>,
+        refusal: Refusal,
     ) -> RouteError {
-        let why = filter::unavailable(&found.group.members, gate, tags);
-        RouteError::NoneAvailable {
-            model: model.to_string(),
-            group: found.group.name.to_string(),
-            total: found.group.members.len(),
-            blocked: why.blocked,
-            cooling_down: why.cooling_down,
-            tag_mismatch: why.tag_mismatch,
-            limited: why.limited,
-            retry_after: why.retry_after,
+        let why = filter::unavailable(&found.group.members, request);
+        match (refusal, request.input_tokens) {
+            (Refusal::ContextWindow, Some(input_tokens)) => RouteError::ContextWindowExceeded {
+                model: model.to_string(),
+                group: found.group.name.to_string(),
+                input_tokens,
+                largest_window: why.largest_window,
+                too_small: why.context_window,
+            },
+            _ => RouteError::NoneAvailable {
+                model: model.to_string(),
+                group: found.group.name.to_string(),
+                total: found.group.members.len(),
+                blocked: why.blocked,
+                cooling_down: why.cooling_down,
+                context_window: why.context_window,
+                tag_mismatch: why.tag_mismatch,
+                limited: why.limited.into_boxed_slice(),
+                retry_after: why.retry_after,
+            },
         }
     }
 
-    /// Records how a routed request went. Failures that count (see [`FailureKind::counts_for_cooldown`])
-    /// may start a cooldown; successes and timeouts feed the latency samples; a success counts towards the
-    /// minute's successes and, with its [`Usage`], tokens (`rpm` / `tpm`). Returns true if this report
-    /// started a cooldown.
+    /// Records how a routed request went: report successes too, LiteLLM's default cooldown rule reads the
+    /// share of failures in the current minute. A failure may cool the deployment down, as LiteLLM decides
+    /// it (see [`cooldown`]); successes and timeouts (any failure that normalizes to
+    /// [`FailureKind::Timeout`]) feed the latency samples; a success counts towards the minute's successes
+    /// and, with its [`Usage`], tokens (`rpm` / `tpm`). Returns true if this report decided a cooldown.
     pub fn report(&self, route: &Route, outcome: Outcome) -> bool {
-        self.record(route.guard.stats(), route.wildcard, outcome)
+        // Where the deployment stands in its group matters for failures only.
+        let group = match outcome {
+            Outcome::Failure(_) => GroupContext {
+                wildcard: route.member.wildcard,
+                single: route.reason.total == 1,
+                has_fallbacks: self.has_general_fallbacks(
+                    route.reason.alias.as_deref().unwrap_or(&route.reason.group),
+                ),
+            },
+            _ => GroupContext::default(),
+        };
+        self.record(&route.member, outcome, group)
     }
 
-    /// Records an outcome for the deployment `id` (when the route is not at hand). Returns `None` if the
-    /// router has no such deployment, else whether a cooldown started.
+    /// Records an outcome for the deployment `id` (when the route is not at hand; the request is taken to
+    /// have named the deployment's own group). Returns `None` if the router has no such deployment, else
+    /// whether a cooldown was decided.
     pub fn report_id(&self, id: &DeploymentId, outcome: Outcome) -> Option<bool> {
-        let member = self.state.read().by_id.get(id).cloned()?;
-        Some(self.record(&member.stats, member.wildcard, outcome))
+        let (member, group) = {
+            let state = self.state.read();
+            let member = state.by_id.get(id).cloned()?;
+            let key = GroupKey::of(&member.deployment);
+            let group = GroupContext {
+                wildcard: member.wildcard,
+                single: state.group(key).is_none_or(|g| g.members.len() == 1),
+                has_fallbacks: self.has_general_fallbacks(key.name),
+            };
+            (member, group)
+        };
+        Some(self.record(&member, outcome, group))
     }
 
-    fn record(&self, stats: &Stats, wildcard: bool, outcome: Outcome) -> bool {
+    /// Feeds `outcome` to the latency samples, the usage counters and the cooldown state of `member`.
+    fn record(&self, member: &Member, outcome: Outcome, group: GroupContext) -> bool {
+        let stats = &member.stats;
         let now = self.now_ns();
         let ttft_percentile = self.settings.ttft_percentile;
         match outcome {
@@ -872,21 +925,37 @@ impl Router {
                     stats.usage.record_success(wall, rule.ttl_secs, tokens);
                 }
             }
-            Outcome::Failure(FailureKind::Timeout) => {
+            Outcome::Failure(kind) => {
                 stats
                     .latency
-                    .record_timeout(now, self.latency_ttl_ns, ttft_percentile);
+                    .record_failure(kind, now, self.latency_ttl_ns, ttft_percentile);
             }
-            Outcome::Failure(_) => {}
         }
-        stats.record(outcome, now, &self.rule, wildcard)
+        stats.record(outcome, now, &self.rule, &member.cooldown, group)
+    }
+
+    /// Whether a request for `group` has somewhere else to go (LiteLLM's `_has_fallback_group`): its own
+    /// entry in `fallbacks` (the first one, non-empty), else the last `"*"` entry or `default_fallbacks`.
+    fn has_general_fallbacks(&self, group: &str) -> bool {
+        let fallbacks = &self.settings.fallbacks;
+        if let Some((_, to)) = fallbacks.iter().find(|(k, _)| k == group) {
+            return !to.is_empty();
+        }
+        if !self.settings.default_fallbacks.is_empty() {
+            return true;
+        }
+        fallbacks
+            .iter()
+            .rev()
+            .find(|(k, _)| k == "*")
+            .is_some_and(|(_, to)| !to.is_empty())
     }
 
     /// The health and strategy state of deployment `id`.
     pub fn health(&self, id: &DeploymentId) -> Option<DeploymentHealth> {
         let stats: Arc<Stats> = self.state.read().by_id.get(id)?.stats.clone();
         let now = self.now_ns();
-        let mut health = stats.snapshot(now, &self.rule);
+        let mut health = stats.snapshot(now);
         let (average, samples, ttft) = stats.latency.snapshot(now, self.latency_ttl_ns);
         let duration = |secs: f64| Duration::try_from_secs_f64(secs).ok();
         health.average_latency = average.and_then(duration);
@@ -1110,7 +1179,8 @@ impl RouterBuilder {
         self
     }
     /// With this model catalog: prices for `cost-based-routing` (after a deployment's own
-    /// `input_cost_per_token` / `output_cost_per_token`), and what other parts need to know about models.
+    /// `input_cost_per_token` / `output_cost_per_token`), context windows for the pre-call checks (after a
+    /// deployment's own `model_info.max_input_tokens`), and what other parts need to know about models.
     ///
     /// ```
     /// use modelroute::catalog::ModelCatalog;
@@ -1210,12 +1280,12 @@ impl RouterBuilder {
                 .collect(),
             rule: CooldownRule {
                 allowed_fails: settings.allowed_fails,
-                window: settings.failure_window,
-                cooldown: settings.cooldown_time,
+                policy: settings.allowed_fails_policy,
+                cooldown_time: settings.cooldown_time,
                 disabled: settings.disable_cooldowns,
             },
             limit_rule: LimitRule::for_settings(&settings),
-            latency_ttl_ns: health::nanos(
+            latency_ttl_ns: cooldown::nanos(
                 settings
                     .routing_strategy_ttl
                     .unwrap_or(latency::DEFAULT_LATENCY_TTL),

@@ -10,7 +10,7 @@ use modelroute::EntryError;
 #[cfg(feature = "yaml")]
 use modelroute::config::ConfigWarning;
 use modelroute::config::RouterConfig;
-use modelroute::router::{FallbackKind, RequestContext, RoutingStrategy};
+use modelroute::router::{FailureKind, FallbackKind, RequestContext, RoutingStrategy};
 use modelroute::{ConfigError, Router};
 
 fn fixture(name: &str) -> PathBuf {
@@ -47,7 +47,7 @@ fn check_production(config: RouterConfig) {
     assert!(config.skipped().is_empty());
     let s = config.settings();
     assert_eq!(s.routing_strategy, RoutingStrategy::SimpleShuffle);
-    assert_eq!(s.allowed_fails, 2);
+    assert_eq!(s.allowed_fails, Some(2));
     assert_eq!(s.cooldown_time, Duration::from_secs(30));
     assert_eq!(
         s.num_retries,
@@ -375,6 +375,26 @@ fn bad_settings_name_their_field() {
         ),
         (r#"{"model_list": {"model_name": "x"}}"#, "model_list"),
         (r#"[1, 2]"#, "(top level)"),
+        (
+            r#"{"router_settings": {"allowed_fails_policy": {"RateLimitErrorAllowedFail": 3}}}"#,
+            "router_settings.allowed_fails_policy.RateLimitErrorAllowedFail",
+        ),
+        (
+            r#"{"router_settings": {"allowed_fails_policy": {"TimeoutErrorAllowedFails": -1}}}"#,
+            "router_settings.allowed_fails_policy.TimeoutErrorAllowedFails",
+        ),
+        (
+            r#"{"router_settings": {"allowed_fails_policy": [1]}}"#,
+            "router_settings.allowed_fails_policy",
+        ),
+        (
+            r#"{"router_settings": {"tag_filtering_match_any": "no"}}"#,
+            "router_settings.tag_filtering_match_any",
+        ),
+        (
+            r#"{"router_settings": {"enable_pre_call_checks": 1}}"#,
+            "router_settings.enable_pre_call_checks",
+        ),
     ];
     for (text, field) in cases {
         let err = RouterConfig::from_json(text).unwrap_err();
@@ -388,7 +408,11 @@ fn settings_defaults_and_empty_configs() {
     for text in ["{}", "null", r#"{"model_list": null}"#] {
         let config = RouterConfig::from_json(text).unwrap();
         assert!(config.deployments().is_empty());
-        assert_eq!(config.settings().allowed_fails, 3);
+        assert_eq!(
+            config.settings().allowed_fails,
+            None,
+            "LiteLLM's default rule"
+        );
         assert_eq!(config.settings().cooldown_time, Duration::from_secs(5));
     }
 }
@@ -520,4 +544,33 @@ fn yaml_plain_inf_and_1e309_are_strings_reported_as_infinite_and_out_of_range() 
         };
         assert_eq!(invalid.number_problem(), Some(problem), "{value}: {err}");
     }
+}
+
+#[test]
+fn cooldown_pre_call_and_tag_settings_load_as_litellm_names_them() {
+    let config = RouterConfig::from_json(
+        r#"{"router_settings": {
+            "allowed_fails_policy": {"RateLimitErrorAllowedFails": 10, "BadRequestErrorAllowedFails": null,
+                                     "ContentPolicyViolationErrorAllowedFails": 1},
+            "enable_pre_call_checks": true,
+            "tag_filtering_match_any": false,
+            "cooldown_time": 0.5
+        }}"#,
+    )
+    .unwrap();
+    let s = config.settings();
+    let policy = s.allowed_fails_policy.expect("a policy");
+    assert_eq!(policy.allowed_fails(FailureKind::RateLimit), Some(10));
+    assert_eq!(policy.allowed_fails(FailureKind::BadRequest), None);
+    assert_eq!(
+        policy.allowed_fails(FailureKind::ContentPolicyViolation),
+        Some(1)
+    );
+    assert_eq!(s.allowed_fails, None, "LiteLLM's default rule for the rest");
+    assert!(s.enable_pre_call_checks);
+    assert!(!s.tag_filtering_match_any);
+    assert_eq!(s.cooldown_time, Duration::from_millis(500));
+    let defaults = RouterConfig::from_json("{}").unwrap();
+    assert!(defaults.settings().tag_filtering_match_any);
+    assert!(!defaults.settings().enable_pre_call_checks);
 }

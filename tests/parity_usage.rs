@@ -244,6 +244,27 @@ fn scenarios() -> Vec<Scenario> {
             json!({"op": "release", "route": "d1"}),
             json!({"op": "route", "model": "p4", "name": "d3"}),
         ]),
+        Scenario::new(
+            "pre-call checks: context windows from model_info, else LiteLLM's cost table",
+            json!({"routing_strategy": "cost-based-routing", "enable_pre_call_checks": true}),
+            json!([
+                dep("small", "g", "gpt-3.5-turbo", json!({"input_cost_per_token": 1e-9, "output_cost_per_token": 1e-9})),
+                with_info(
+                    dep("based", "g", "azure/my-deployment", json!({"api_base": "https://example.invalid", "api_version": "2024-06-01", "input_cost_per_token": 1e-8, "output_cost_per_token": 1e-8})),
+                    json!({"base_model": "azure/gpt-4o-mini"})
+                ),
+                with_info(dep("long", "h", "openai/my-long-model", json!({})), json!({"max_input_tokens": 300_000})),
+                dep("short", "h", "gpt-3.5-turbo", json!({"input_cost_per_token": 1e-9, "output_cost_per_token": 1e-9})),
+            ]),
+        )
+        .with_catalog()
+        .steps([
+            route_with("r1", json!({"input_tokens": 1_000})),   // small: cheapest, 16,385 from the table
+            route_with("r2", json!({"input_tokens": 20_000})),  // based: 128,000 by its base_model
+            route_with("r3", json!({"input_tokens": 200_000})), // refused: too long for both
+            json!({"op": "route", "model": "h", "name": "r4", "input_tokens": 20_000}), // long: model_info
+            json!({"op": "route", "model": "h", "name": "r5", "input_tokens": 1_000}),  // short: cheapest
+        ]),
         // Deliberate differences (README): the decisions differ, exactly as documented.
         Scenario::new(
             "difference: rpm",
@@ -459,6 +480,28 @@ fn max_parallel_requests_is_own_else_rpm_else_tpm_else_the_default_like_litellm(
             Some("d"),
         ],
     );
+}
+
+#[test]
+fn pre_call_checks_read_context_windows_from_model_info_else_the_cost_table_like_litellm() {
+    let o = same(
+        "pre-call checks: context windows from model_info, else LiteLLM's cost table",
+        &[
+            Some("small"),
+            Some("based"),
+            None,
+            Some("long"),
+            Some("short"),
+        ],
+    );
+    // Both refuse the long request as too long for the group, not as unavailable.
+    assert_eq!(
+        o.litellm[2]["error"], "ContextWindowExceededError",
+        "{}",
+        o.litellm[2]
+    );
+    let message = o.modelroute[2]["message"].as_str().unwrap();
+    assert!(message.contains("200000 input tokens exceed"), "{message}");
 }
 
 /// LiteLLM's v2 excludes a deployment once `count + 1 >= rpm`, one request early; modelroute allows `rpm`.

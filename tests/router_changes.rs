@@ -111,9 +111,11 @@ fn updating_a_wildcard_leaves_no_stale_entry() {
     assert_eq!(r.routing_table().groups.len(), 1);
 }
 
+/// Five failures: enough for `allowed_fails: 3`, and for LiteLLM's default rule (a failure share above
+/// 50% over at least 5 requests of the minute).
 fn cool_down(r: &Router, id: &str) {
     let id: DeploymentId = id.into();
-    for _ in 0..4 {
+    for _ in 0..5 {
         r.report_id(&id, Outcome::failure(FailureKind::Status(500)));
     }
     assert!(r.health(&id).unwrap().is_cooling_down());

@@ -400,3 +400,93 @@ fn a_failure_carries_no_usage_and_counts_no_tokens() {
         (1, 0, 0)
     );
 }
+
+#[test]
+fn a_refusal_counts_the_deployments_too_small_apart_from_those_at_a_limit() {
+    let clock = clock_at(0);
+    let r = Router::builder()
+        .settings(
+            RouterSettings::default()
+                .with_strategy(RoutingStrategy::UsageBasedV2)
+                .with_pre_call_checks(true),
+        )
+        .deployments([
+            d("small").with_info("max_input_tokens", 100).unwrap(),
+            d("a").with_param("rpm", 1).unwrap(),
+        ])
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let long = RequestContext::new().with_input_tokens(500);
+    assert_eq!(r.route("g", &long).unwrap().id().as_str(), "a");
+    // `a` fits but is at its limit, `small` is too small: a rate limit (LiteLLM's 429), not a context
+    // window error, and the error counts each.
+    let err = r.route("g", &long).unwrap_err();
+    assert!(
+        err.is_rate_limited() && !err.is_context_window_exceeded(),
+        "{err}"
+    );
+    assert!(
+        matches!(
+            err,
+            modelroute::RouteError::NoneAvailable {
+                total: 2,
+                context_window: 1,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(err.limits_reached().len(), 1);
+    let shown = err.to_string();
+    assert!(
+        shown.contains("1 too small for the request") && shown.contains("1 at a usage limit"),
+        "{shown}"
+    );
+    // A short request still fits the small one.
+    let short = RequestContext::new().with_input_tokens(50);
+    assert_eq!(r.route("g", &short).unwrap().id().as_str(), "small");
+}
+
+#[test]
+fn a_deployment_its_tags_leave_out_is_a_tag_mismatch_even_at_its_limit() {
+    let clock = clock_at(0);
+    let r = Router::builder()
+        .settings(
+            RouterSettings::default()
+                .with_strategy(RoutingStrategy::UsageBasedV2)
+                .with_tag_filtering(true),
+        )
+        .deployments([
+            d("eu").with_param("tags", ["eu"]).unwrap(),
+            d("us")
+                .with_param("tags", ["us"])
+                .unwrap()
+                .with_param("rpm", 1)
+                .unwrap(),
+        ])
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let us = RequestContext::new().with_tags(&["us"]);
+    assert_eq!(r.route("g", &us).unwrap().id().as_str(), "us");
+    let eu = RequestContext::new().with_tags(&["eu"]);
+    let explained = r.explain("g", &eu).unwrap();
+    assert_eq!(
+        explained.candidates[1].availability,
+        CandidateStatus::TagMismatch
+    );
+    // For a `us` request, the limit is what keeps it out.
+    let err = r.route("g", &us).unwrap_err();
+    assert!(err.is_rate_limited(), "{err}");
+    assert!(
+        matches!(
+            err,
+            modelroute::RouteError::NoneAvailable {
+                tag_mismatch: 1,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}

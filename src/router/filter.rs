@@ -1,6 +1,7 @@
-//! Which deployments of a group may take a request now: not blocked, not cooling down, tags (when tag
-//! filtering is on), within their usage limits (`rpm`, `tpm`, `max_parallel_requests`: see
-//! [`usage`](super::usage)), and only the lowest `order` among those. Allocates nothing.
+//! Which deployments of a group may take a request now, in LiteLLM's order: not blocked and not cooling
+//! down; large enough for the request (pre-call checks, [`pre_call`](super::pre_call)); allowed by its tags
+//! ([`tags`](super::tags)); within their usage limits (`rpm`, `tpm`, `max_parallel_requests`: see
+//! [`usage`](super::usage)); and only the lowest `order` among those. Allocates nothing.
 //!
 //! Limits are checked after tags (as LiteLLM's strategies check them after its tag filter) but before
 //! `order`: when every deployment of the lowest order is at a limit, the next order takes the request, which
@@ -9,18 +10,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::pre_call;
 use super::state::Member;
+use super::tags::TagRule;
 use super::usage::{LimitCheck, LimitReached, UsageLimit};
-
-/// Tag filtering, as LiteLLM's `enable_tag_filtering` does it: a request with tags goes to the
-/// deployments sharing one of them, else to those tagged `default`; a request without tags goes to the
-/// deployments tagged `default` if there are any, else to all.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum TagMode {
-    All,
-    Matching,
-    DefaultTagged,
-}
 
 /// Sort key of `order`: a deployment without `order` comes after every deployment with one.
 fn order_key(m: &Member) -> (bool, i64) {
@@ -40,6 +33,9 @@ pub enum CandidateStatus {
     Blocked,
     /// Cooling down after failures, for this long still.
     CoolingDown(Duration),
+    /// Its context window (`max_input_tokens`, the value given) is smaller than the request's input tokens
+    /// (pre-call checks).
+    ContextWindowTooSmall(u64),
     /// Left out by tag filtering.
     TagMismatch,
     /// Another available deployment has a lower `order`.
@@ -48,17 +44,43 @@ pub enum CandidateStatus {
     AtLimit(UsageLimit),
 }
 
-/// The time and the usage limits a route is checked against.
+/// What one request asks of a group's deployments, and the time and usage limits it is checked against.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Gate {
+pub(crate) struct Request<'a> {
     /// Monotonic nanoseconds since the router's epoch (cooldowns).
     pub now_ns: u64,
+    /// The request's input tokens, when pre-call checks are on and the caller stated them.
+    pub input_tokens: Option<u64>,
+    /// The request's tags.
+    pub tags: &'a [&'a str],
+    /// `enable_tag_filtering` of the router (a group's deployments may override it).
+    pub tag_filtering: bool,
+    /// `tag_filtering_match_any`.
+    pub match_any: bool,
     /// `rpm` / `tpm`, for the strategies that hold them as limits.
     pub limits: Option<LimitCheck>,
 }
 
-impl Gate {
-    /// The limit `m` has reached, if any.
+impl Request<'_> {
+    fn healthy(&self, m: &Member) -> bool {
+        !m.deployment.model_info().blocked() && !m.stats.is_cooling(self.now_ns)
+    }
+
+    fn fits(&self, m: &Member) -> bool {
+        pre_call::fits(self.input_tokens, m.context_window)
+    }
+
+    /// Whether tag filtering is on for this group: the first deployment saying so in
+    /// `model_info.enable_tag_filtering`, else the router.
+    fn tag_filtering(&self, members: &[Arc<Member>]) -> bool {
+        members
+            .iter()
+            .find_map(|m| m.tag_filtering)
+            .unwrap_or(self.tag_filtering)
+    }
+
+    /// The limit `m` has reached, if any: `max_parallel_requests` under every strategy, `rpm` / `tpm` under
+    /// those that hold them as limits.
     pub fn limit_reached(&self, m: &Member) -> Option<UsageLimit> {
         if let Some(limit) = m.limits.max_parallel {
             let in_flight = m.stats.in_flight() as u64;
@@ -75,12 +97,31 @@ impl Gate {
     }
 }
 
+/// Which deployments of `members` the request's tags allow among those not blocked, not cooling down and
+/// large enough (every one when tag filtering is off); `None` when the tags allow none of them.
+pub(crate) fn tag_rule<'a>(members: &[Arc<Member>], request: &Request<'a>) -> Option<TagRule<'a>> {
+    if request.tag_filtering(members) {
+        let available = |m: &Member| request.healthy(m) && request.fits(m);
+        TagRule::compute(members, available, request.tags, request.match_any)
+    } else {
+        Some(TagRule::ALL)
+    }
+}
+
+/// Why nothing is eligible.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// Every deployment that is not blocked or cooling down is too small for the request.
+    ContextWindow,
+    /// Blocked, cooling down, left out by tags, or at a usage limit.
+    Unavailable,
+}
+
 /// The eligibility rule for one request on one group.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Eligibility<'a> {
-    gate: Gate,
-    tags: Option<&'a [&'a str]>,
-    mode: TagMode,
+    request: Request<'a>,
+    tags: TagRule<'a>,
     order: (bool, i64),
     pub count: usize,
 }
@@ -90,61 +131,30 @@ pub(crate) struct Eligibility<'a> {
 pub(crate) struct Unavailable {
     pub blocked: usize,
     pub cooling_down: usize,
+    pub context_window: usize,
     pub tag_mismatch: usize,
     pub limited: Vec<LimitReached>,
+    /// The end of the first cooldown or the first usage window reset that keeps a deployment out.
     pub retry_after: Option<Duration>,
-}
-
-fn healthy(m: &Member, now_ns: u64) -> bool {
-    !m.deployment.model_info().blocked() && !m.stats.is_cooling(now_ns)
-}
-
-fn tag_ok(m: &Member, mode: TagMode, tags: Option<&[&str]>) -> bool {
-    match mode {
-        TagMode::All => true,
-        TagMode::Matching => {
-            let wanted = tags.unwrap_or_default();
-            m.tags.iter().any(|t| wanted.contains(&&**t))
-        }
-        TagMode::DefaultTagged => m.tags.iter().any(|t| &**t == "default"),
-    }
+    /// The largest known context window among the deployments that are not blocked or cooling down.
+    pub largest_window: Option<u64>,
 }
 
 impl<'a> Eligibility<'a> {
-    /// The rule for `members` at the gate's time; `tags` is `Some` when tag filtering is on. `None` when no
-    /// deployment is eligible.
-    pub fn compute(
-        members: &[Arc<Member>],
-        gate: Gate,
-        tags: Option<&'a [&'a str]>,
-    ) -> Option<Self> {
-        let now_ns = gate.now_ns;
-        let mode = match tags {
-            None => TagMode::All,
-            Some(wanted) => {
-                let any = |pred: &dyn Fn(&Member) -> bool| {
-                    members.iter().any(|m| healthy(m, now_ns) && pred(m))
-                };
-                let is_default = |m: &Member| m.tags.iter().any(|t| &**t == "default");
-                if !wanted.is_empty() {
-                    if any(&|m| tag_ok(m, TagMode::Matching, tags)) {
-                        TagMode::Matching
-                    } else if any(&is_default) {
-                        TagMode::DefaultTagged
-                    } else {
-                        return None;
-                    }
-                } else if any(&is_default) {
-                    TagMode::DefaultTagged
-                } else {
-                    TagMode::All
-                }
-            }
-        };
+    /// The rule for `request` on `members`, or why no deployment is eligible.
+    pub fn compute(members: &[Arc<Member>], request: Request<'a>) -> Result<Self, Refusal> {
+        let healthy = |m: &Member| request.healthy(m);
+        if request.input_tokens.is_some()
+            && members.iter().any(|m| healthy(m))
+            && !members.iter().any(|m| healthy(m) && request.fits(m))
+        {
+            return Err(Refusal::ContextWindow);
+        }
+        let tags = tag_rule(members, &request).ok_or(Refusal::Unavailable)?;
         // The lowest order among the eligible, and how many have it, in one pass.
         let mut lowest: Option<((bool, i64), usize)> = None;
         for m in members {
-            if !(healthy(m, now_ns) && tag_ok(m, mode, tags) && gate.within_limits(m)) {
+            if !(healthy(m) && request.fits(m) && tags.accepts(m) && request.within_limits(m)) {
                 continue;
             }
             let key = order_key(m);
@@ -154,70 +164,90 @@ impl<'a> Eligibility<'a> {
                 _ => Some((key, 1)),
             };
         }
-        let (order, count) = lowest?;
-        Some(Eligibility {
-            gate,
+        let (order, count) = lowest.ok_or(Refusal::Unavailable)?;
+        Ok(Eligibility {
+            request,
             tags,
-            mode,
             order,
             count,
         })
+    }
+
+    /// The tag rule it applies.
+    pub fn tags(&self) -> &TagRule<'a> {
+        &self.tags
     }
 
     /// Whether `m` may take the request.
     #[inline]
     pub fn accepts(&self, m: &Member) -> bool {
         order_key(m) == self.order
-            && healthy(m, self.gate.now_ns)
-            && tag_ok(m, self.mode, self.tags)
-            && self.gate.within_limits(m)
+            && self.request.healthy(m)
+            && self.request.fits(m)
+            && self.tags.accepts(m)
+            && self.request.within_limits(m)
     }
 }
 
-/// Why each member is or is not eligible (for explanations and errors).
+/// Why `m` is or is not eligible (for explanations and errors). `rule` is `None` when nothing is eligible;
+/// `tags` is the tag rule ([`tag_rule`]; `None` when the tags allow nothing).
 pub(crate) fn availability(
     m: &Member,
     rule: Option<&Eligibility<'_>>,
-    gate: &Gate,
-    tags: Option<&[&str]>,
+    tags: Option<&TagRule<'_>>,
+    request: &Request<'_>,
 ) -> CandidateStatus {
     if m.deployment.model_info().blocked() {
         return CandidateStatus::Blocked;
     }
-    if let Some(left) = m.stats.cooldown_left(gate.now_ns) {
+    if let Some(left) = m.stats.cooldown_left(request.now_ns) {
         return CandidateStatus::CoolingDown(left);
     }
-    if let Some(limit) = gate.limit_reached(m) {
+    if !request.fits(m)
+        && let Some(window) = m.context_window
+    {
+        return CandidateStatus::ContextWindowTooSmall(window);
+    }
+    if !tags.is_some_and(|tags| tags.accepts(m)) {
+        return CandidateStatus::TagMismatch;
+    }
+    if let Some(limit) = request.limit_reached(m) {
         return CandidateStatus::AtLimit(limit);
     }
     match rule {
-        Some(rule) if rule.accepts(m) => CandidateStatus::Available,
-        Some(rule) if tag_ok(m, rule.mode, tags) => CandidateStatus::LowerPriority,
-        _ => CandidateStatus::TagMismatch,
+        Some(rule) if !rule.accepts(m) => CandidateStatus::LowerPriority,
+        // Without a rule, only a route taken meanwhile can have freed it.
+        _ => CandidateStatus::Available,
     }
 }
 
 /// The reasons why no member of `members` is eligible.
-pub(crate) fn unavailable(
-    members: &[Arc<Member>],
-    gate: &Gate,
-    tags: Option<&[&str]>,
-) -> Unavailable {
+pub(crate) fn unavailable(members: &[Arc<Member>], request: &Request<'_>) -> Unavailable {
     let mut out = Unavailable::default();
     let mut soonest = |left: Duration| {
         out.retry_after = Some(out.retry_after.map_or(left, |r: Duration| r.min(left)));
     };
+    let tags = tag_rule(members, request);
     let mut limited = Vec::new();
-    let (mut blocked, mut cooling_down, mut tag_mismatch) = (0, 0, 0);
+    let mut largest_window: Option<u64> = None;
+    let (mut blocked, mut cooling_down, mut context_window, mut tag_mismatch) = (0, 0, 0, 0);
     for m in members {
-        match availability(m, None, gate, tags) {
+        if request.healthy(m) {
+            largest_window = match (largest_window, m.context_window) {
+                (Some(a), Some(b)) => Some(a.max(b)),
+                (a, b) => a.or(b),
+            };
+        }
+        match availability(m, None, tags.as_ref(), request) {
             CandidateStatus::Blocked => blocked += 1,
             CandidateStatus::CoolingDown(left) => {
                 cooling_down += 1;
                 soonest(left);
             }
+            CandidateStatus::ContextWindowTooSmall(_) => context_window += 1,
+            CandidateStatus::TagMismatch => tag_mismatch += 1,
             CandidateStatus::AtLimit(limit) => {
-                let resets_in = gate
+                let resets_in = request
                     .limits
                     .and_then(|check| check.resets_in(&limit, &m.stats.usage));
                 if let Some(resets_in) = resets_in {
@@ -229,12 +259,14 @@ pub(crate) fn unavailable(
                     resets_in,
                 });
             }
-            _ => tag_mismatch += 1,
+            CandidateStatus::Available | CandidateStatus::LowerPriority => {}
         }
     }
     out.blocked = blocked;
     out.cooling_down = cooling_down;
+    out.context_window = context_window;
     out.tag_mismatch = tag_mismatch;
     out.limited = limited;
+    out.largest_window = largest_window;
     out
 }

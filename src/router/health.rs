@@ -1,22 +1,17 @@
-//! Deployment health: the outcomes the caller reports, cooldowns, in-flight counts.
+//! Deployment health: the outcomes the caller reports, in-flight counts, and the cooldown state
+//! ([`cooldown`](super::cooldown) decides cooldowns).
 //!
 //! The router never sees a response: the caller reports each outcome with
-//! [`Router::report`](crate::Router::report). Failures that LiteLLM counts (HTTP 429, 401, 404, 408, every
-//! 5xx, timeouts) put a deployment in cooldown once more than `allowed_fails` of them happen within
-//! `failure_window`; a deployment in cooldown is skipped for `cooldown_time`. Other 4xx statuses are the
-//! request's fault, not the deployment's, and connection errors are not counted either (LiteLLM ignores
-//! `APIConnectionError` for cooldowns). Wildcard deployments are never cooled down (LiteLLM's
-//! `provider_default_deployment_ids`): a 404 for one concrete model must not take down every model behind
-//! `openai/*`. The latency samples and the usage counters a deployment also carries live in their own
-//! modules ([`latency`](super::latency), [`usage`](super::usage)).
+//! [`Router::report`](crate::Router::report), successes included (LiteLLM's default cooldown rule reads
+//! the share of failures in the current minute). The latency samples and the usage counters a deployment
+//! also carries live in their own modules ([`latency`](super::latency), [`usage`](super::usage)).
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use parking_lot::Mutex;
-
+use super::cooldown::{CooldownRule, CooldownState, DeploymentCooldown, GroupContext};
+use super::failure::FailureKind;
 use super::latency::LatencyWindow;
 use super::usage::{Usage, UsageCounters};
 
@@ -110,55 +105,6 @@ impl Outcome {
     }
 }
 
-/// Why a request failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum FailureKind {
-    /// The deployment answered with this HTTP status.
-    Status(u16),
-    /// No answer in time (counted like HTTP 408).
-    Timeout,
-    /// The connection failed (refused, reset, DNS). Not counted for cooldowns, like LiteLLM's
-    /// `APIConnectionError`.
-    Connection,
-    /// Any other failure without a status (counted like HTTP 500, as LiteLLM does).
-    Other,
-}
-
-impl FailureKind {
-    /// Whether this failure counts towards a cooldown, following LiteLLM's `_is_cooldown_required`:
-    /// 429, 401, 404, 408 and every status outside 400..=499 count; other 4xx do not (the request was bad,
-    /// not the deployment); connection errors do not.
-    ///
-    /// ```
-    /// use modelroute::router::FailureKind;
-    /// assert!(FailureKind::Status(429).counts_for_cooldown());
-    /// assert!(FailureKind::Status(503).counts_for_cooldown());
-    /// assert!(!FailureKind::Status(400).counts_for_cooldown());
-    /// assert!(FailureKind::Timeout.counts_for_cooldown());
-    /// assert!(!FailureKind::Connection.counts_for_cooldown());
-    /// ```
-    pub fn counts_for_cooldown(&self) -> bool {
-        match *self {
-            FailureKind::Status(429 | 401 | 404 | 408) => true,
-            FailureKind::Status(400..=499) => false,
-            FailureKind::Status(_) => true,
-            FailureKind::Timeout | FailureKind::Other => true,
-            FailureKind::Connection => false,
-        }
-    }
-}
-
-/// The cooldown rule: more than `allowed_fails` counted failures within `window` cool a deployment down
-/// for `cooldown`.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct CooldownRule {
-    pub allowed_fails: u32,
-    pub window: Duration,
-    pub cooldown: Duration,
-    pub disabled: bool,
-}
-
 /// Mutable health and strategy state of one deployment. Shared by the routing state, the routes in
 /// flight (their guard) and the reports.
 #[derive(Debug, Default)]
@@ -168,10 +114,7 @@ pub(crate) struct Stats {
     pub latency: LatencyWindow,
     /// Requests, successes and tokens of the current minute (`rpm` / `tpm` limits, `usage-based-routing`).
     pub usage: UsageCounters,
-    /// Times (nanoseconds since the router's epoch) of the counted failures still in the window.
-    failures: Mutex<VecDeque<u64>>,
-    /// End of the cooldown in nanoseconds since the router's epoch; 0 = none.
-    cooldown_until: AtomicU64,
+    cooldown: CooldownState,
     successes: AtomicU64,
     failures_total: AtomicU64,
 }
@@ -182,55 +125,38 @@ impl Stats {
     }
 
     pub fn is_cooling(&self, now_ns: u64) -> bool {
-        self.cooldown_until.load(Ordering::Relaxed) > now_ns
+        self.cooldown.is_cooling(now_ns)
     }
 
     /// Time left in the cooldown, if cooling down.
     pub fn cooldown_left(&self, now_ns: u64) -> Option<Duration> {
-        let until = self.cooldown_until.load(Ordering::Relaxed);
-        (until > now_ns).then(|| Duration::from_nanos(until - now_ns))
+        self.cooldown.left(now_ns)
     }
 
-    /// Records an outcome at `now_ns`. Returns true if it started a cooldown.
-    pub fn record(&self, outcome: Outcome, now_ns: u64, rule: &CooldownRule, exempt: bool) -> bool {
+    /// Records an outcome at `now_ns`. Returns true if it decided a cooldown.
+    pub fn record(
+        &self,
+        outcome: Outcome,
+        now_ns: u64,
+        rule: &CooldownRule,
+        own: &DeploymentCooldown,
+        group: GroupContext,
+    ) -> bool {
         match outcome {
             Outcome::Success { .. } => {
                 self.successes.fetch_add(1, Ordering::Relaxed);
+                self.cooldown.on_success(now_ns);
                 false
             }
             Outcome::Failure(kind) => {
                 self.failures_total.fetch_add(1, Ordering::Relaxed);
-                if rule.disabled || exempt || !kind.counts_for_cooldown() {
-                    return false;
-                }
-                let window = nanos(rule.window);
-                let mut failures = self.failures.lock();
-                while failures
-                    .front()
-                    .is_some_and(|&t| now_ns.saturating_sub(t) >= window)
-                {
-                    failures.pop_front();
-                }
-                failures.push_back(now_ns);
-                if failures.len() as u64 > u64::from(rule.allowed_fails) {
-                    failures.clear();
-                    let until = now_ns.saturating_add(nanos(rule.cooldown)).max(1);
-                    self.cooldown_until.store(until, Ordering::Relaxed);
-                    return true;
-                }
-                false
+                self.cooldown.on_failure(kind, now_ns, rule, own, group)
             }
         }
     }
 
-    pub fn snapshot(&self, now_ns: u64, rule: &CooldownRule) -> DeploymentHealth {
-        let window = nanos(rule.window);
-        let recent_failures = self
-            .failures
-            .lock()
-            .iter()
-            .filter(|&&t| now_ns.saturating_sub(t) < window)
-            .count();
+    pub fn snapshot(&self, now_ns: u64) -> DeploymentHealth {
+        let minute = self.cooldown.minute(now_ns);
         DeploymentHealth {
             in_flight: self.in_flight(),
             average_latency: None,
@@ -240,15 +166,12 @@ impl Stats {
             successes_this_minute: 0,
             tokens_this_minute: 0,
             cooldown_left: self.cooldown_left(now_ns),
-            recent_failures,
+            recent_successes: minute.successes,
+            recent_failures: minute.failures,
             successes: self.successes.load(Ordering::Relaxed),
             failures: self.failures_total.load(Ordering::Relaxed),
         }
     }
-}
-
-pub(crate) fn nanos(d: Duration) -> u64 {
-    d.as_nanos().min(u128::from(u64::MAX)) as u64
 }
 
 /// Counts a request in flight until dropped.
@@ -273,9 +196,6 @@ impl InFlight {
             })
             .ok()?;
         Some(InFlight(stats))
-    }
-    pub fn stats(&self) -> &Arc<Stats> {
-        &self.0
     }
 }
 
@@ -307,8 +227,10 @@ pub struct DeploymentHealth {
     pub tokens_this_minute: u64,
     /// Time left in the current cooldown, if cooling down.
     pub cooldown_left: Option<Duration>,
-    /// Counted failures within the failure window (reset when a cooldown starts).
-    pub recent_failures: usize,
+    /// Successes reported in the current minute (LiteLLM's `{id}:successes`: 60 s from the first one).
+    pub recent_successes: u64,
+    /// Failures reported in the current minute, of any kind (LiteLLM's `{id}:fails`).
+    pub recent_failures: u64,
     /// Successes reported since this state was created.
     pub successes: u64,
     /// Failures reported since this state was created (counted for cooldowns or not).
@@ -325,71 +247,6 @@ impl DeploymentHealth {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn rule(allowed: u32) -> CooldownRule {
-        CooldownRule {
-            allowed_fails: allowed,
-            window: Duration::from_secs(60),
-            cooldown: Duration::from_secs(5),
-            disabled: false,
-        }
-    }
-
-    #[test]
-    fn cooldown_after_more_than_allowed_fails_in_window() {
-        let s = Stats::default();
-        let r = rule(2);
-        let sec = 1_000_000_000u64;
-        assert!(!s.record(Outcome::failure(FailureKind::Status(500)), sec, &r, false));
-        assert!(!s.record(
-            Outcome::failure(FailureKind::Status(429)),
-            2 * sec,
-            &r,
-            false
-        ));
-        assert!(!s.is_cooling(2 * sec));
-        assert!(s.record(Outcome::failure(FailureKind::Timeout), 3 * sec, &r, false));
-        assert!(s.is_cooling(3 * sec));
-        assert!(s.is_cooling(8 * sec - 1));
-        assert!(!s.is_cooling(8 * sec));
-    }
-
-    #[test]
-    fn failures_outside_the_window_are_forgotten() {
-        let s = Stats::default();
-        let r = rule(1);
-        let sec = 1_000_000_000u64;
-        assert!(!s.record(Outcome::failure(FailureKind::Status(500)), sec, &r, false));
-        // 60 s later the first failure is out of the window.
-        assert!(!s.record(
-            Outcome::failure(FailureKind::Status(500)),
-            61 * sec,
-            &r,
-            false
-        ));
-        assert!(s.record(
-            Outcome::failure(FailureKind::Status(500)),
-            62 * sec,
-            &r,
-            false
-        ));
-    }
-
-    #[test]
-    fn uncounted_failures_and_exempt_deployments_never_cool() {
-        let s = Stats::default();
-        let r = rule(0);
-        for kind in [
-            FailureKind::Status(400),
-            FailureKind::Status(422),
-            FailureKind::Connection,
-        ] {
-            assert!(!s.record(Outcome::failure(kind), 1, &r, false));
-        }
-        assert!(!s.record(Outcome::failure(FailureKind::Status(500)), 1, &r, true));
-        assert!(!s.is_cooling(2));
-        assert!(s.record(Outcome::failure(FailureKind::Status(401)), 1, &r, false));
-    }
 
     #[test]
     fn in_flight_guard_counts_until_dropped() {

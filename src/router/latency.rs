@@ -4,7 +4,9 @@
 //!   carries a [`Usage`](crate::router::Usage) with completion tokens (seconds per output token, so long and
 //!   short answers compare); without tokens, the latency itself.
 //! - A timeout is a sample of 1,000 s (LiteLLM's penalty), so a deployment that timed out is avoided until
-//!   faster samples push it out of the window.
+//!   faster samples push it out of the window. A timeout is any failure that normalizes to
+//!   [`FailureKind::Timeout`] (a reported `Timeout`, an HTTP 408, a body classified as one), as LiteLLM
+//!   penalises every `litellm.Timeout` its exception mapping produces; other failures are no sample.
 //! - The last 10 samples are kept (`max_latency_list_size`); their average is the deployment's latency.
 //! - A streamed success also reports its time to first token; for a streamed request
 //!   ([`RequestContext::with_stream`](crate::router::RequestContext::with_stream)) the average of the last
@@ -23,6 +25,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use parking_lot::Mutex;
+
+use super::failure::FailureKind;
 
 /// LiteLLM keeps the last 10 latencies of a deployment (`max_latency_list_size`).
 pub(crate) const LATENCY_WINDOW: usize = 10;
@@ -146,6 +150,22 @@ impl LatencyWindow {
         self.record(sample, ttft.map(seconds), now_ns, ttl_ns, ttft_percentile);
     }
 
+    /// Records a failure: LiteLLM's 1,000 s penalty when it is a timeout (whatever its spelling:
+    /// `FailureKind::Timeout`, `Status(408)`), nothing otherwise. Returns whether a sample was recorded.
+    pub fn record_failure(
+        &self,
+        kind: FailureKind,
+        now_ns: u64,
+        ttl_ns: u64,
+        ttft_percentile: Option<f64>,
+    ) -> bool {
+        let timeout = kind.normalized() == FailureKind::Timeout;
+        if timeout {
+            self.record_timeout(now_ns, ttl_ns, ttft_percentile);
+        }
+        timeout
+    }
+
     /// Records a timeout: LiteLLM's 1,000 s penalty.
     pub fn record_timeout(&self, now_ns: u64, ttl_ns: u64, ttft_percentile: Option<f64>) {
         self.record(TIMEOUT_PENALTY_SECS, None, now_ns, ttl_ns, ttft_percentile);
@@ -241,6 +261,24 @@ mod tests {
         w.record_success(Duration::from_secs(1), None, None, 1, TTL, None);
         w.record_timeout(1, TTL, None);
         assert_eq!(read(&w, 1, false), 500.5);
+    }
+
+    #[test]
+    fn a_timeout_of_any_spelling_is_the_penalty_and_other_failures_are_no_sample() {
+        let w = LatencyWindow::default();
+        assert!(w.record_failure(FailureKind::Status(408), 1, TTL, None));
+        assert_eq!(read(&w, 1, false), TIMEOUT_PENALTY_SECS);
+        let classified =
+            FailureKind::classify(408, r#"{"error": {"message": "Request timed out"}}"#);
+        assert!(w.record_failure(classified, 1, TTL, None));
+        for kind in [
+            FailureKind::RateLimit,
+            FailureKind::Status(500),
+            FailureKind::Connection,
+        ] {
+            assert!(!w.record_failure(kind, 1, TTL, None), "{kind:?}");
+        }
+        assert_eq!(w.snapshot(1, TTL).1, 2);
     }
 
     #[test]

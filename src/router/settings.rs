@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use super::cooldown::AllowedFailsPolicy;
 use super::strategy::RoutingStrategy;
 use crate::error::RouteError;
 
@@ -49,7 +50,7 @@ pub enum FallbackKind {
 ///     .with_alias("gpt4", "gpt-4o")
 ///     .with_fallbacks("gpt-4o", ["claude-sonnet"])
 ///     .with_cooldown(1, Duration::from_secs(30));
-/// assert_eq!(settings.allowed_fails, 1);
+/// assert_eq!(settings.allowed_fails, Some(1));
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -81,13 +82,16 @@ pub struct RouterSettings {
     /// `default_fallbacks`: groups tried for a request that resolves to nothing, and the general fallbacks of
     /// a group without its own.
     pub default_fallbacks: Vec<String>,
-    /// `allowed_fails`: counted failures tolerated within `failure_window`; one more starts a cooldown
-    /// (default 3, LiteLLM's `litellm.allowed_fails`).
-    pub allowed_fails: u32,
-    /// `cooldown_time` (default 5 s).
+    /// `allowed_fails`: failures tolerated within `cooldown_time` of the first one; one more starts a
+    /// cooldown. `None` (the default): LiteLLM's default rule, by the share of failures in the current
+    /// minute (see [`cooldown`](super::cooldown) for every rule).
+    pub allowed_fails: Option<u32>,
+    /// `allowed_fails_policy`: failures tolerated per class (a class without an entry falls back to
+    /// `allowed_fails`, else 3).
+    pub allowed_fails_policy: Option<AllowedFailsPolicy>,
+    /// `cooldown_time`: how long a deployment cools down (default 5 s); a deployment's own `cooldown_time`
+    /// wins. Zero disables cooldowns (LiteLLM would use 5 s).
     pub cooldown_time: Duration,
-    /// How far back failures are counted (default 60 s: LiteLLM documents `allowed_fails` per minute).
-    pub failure_window: Duration,
     /// `disable_cooldowns`.
     pub disable_cooldowns: bool,
     /// `num_retries`: how many times the caller should retry one group before its fallbacks (not used by
@@ -95,13 +99,20 @@ pub struct RouterSettings {
     pub num_retries: Option<u32>,
     /// `max_fallbacks`: the longest fallback plan (default 5).
     pub max_fallbacks: usize,
-    /// `enable_tag_filtering`: filter deployments by `litellm_params.tags` against the request's tags.
+    /// `enable_tag_filtering`: filter deployments by `litellm_params.tags` against the request's tags (a
+    /// group's `model_info.enable_tag_filtering` overrides it; see [`tags`](super::tags)).
     pub enable_tag_filtering: bool,
     /// The longest requested model name, in bytes, that [`Router::route`](crate::Router::route) and
     /// [`Router::explain`](crate::Router::explain) look up (default 1,024: model names are tens of bytes).
     /// A longer one is a [`RouteError::ModelNameTooLong`] before any lookup, so that a client cannot make
     /// routing cost more than this many bytes' worth of work. Not a LiteLLM setting.
     pub max_model_name_len: usize,
+    /// `tag_filtering_match_any`: a deployment matches a request sharing one of its tags (`true`, the
+    /// default) or only one carrying all of them (`false`).
+    pub tag_filtering_match_any: bool,
+    /// `enable_pre_call_checks`: leave out the deployments whose context window is smaller than the input
+    /// tokens the request states ([`RequestContext::with_input_tokens`](super::RequestContext::with_input_tokens)).
+    pub enable_pre_call_checks: bool,
 }
 
 impl Default for RouterSettings {
@@ -117,14 +128,16 @@ impl Default for RouterSettings {
             context_window_fallbacks: Vec::new(),
             content_policy_fallbacks: Vec::new(),
             default_fallbacks: Vec::new(),
-            allowed_fails: 3,
+            allowed_fails: None,
+            allowed_fails_policy: None,
             cooldown_time: Duration::from_secs(5),
-            failure_window: Duration::from_secs(60),
             disable_cooldowns: false,
             num_retries: None,
             max_fallbacks: 5,
             enable_tag_filtering: false,
             max_model_name_len: 1024,
+            tag_filtering_match_any: true,
+            enable_pre_call_checks: false,
         }
     }
 }
@@ -211,11 +224,24 @@ impl RouterSettings {
         self
     }
 
-    /// With this cooldown rule: more than `allowed_fails` counted failures within the failure window cool a
-    /// deployment down for `cooldown_time`.
+    /// With this cooldown rule: more than `allowed_fails` failures within `cooldown_time` of the first
+    /// one cool a deployment down for `cooldown_time`.
     pub fn with_cooldown(mut self, allowed_fails: u32, cooldown_time: Duration) -> Self {
-        self.allowed_fails = allowed_fails;
+        self.allowed_fails = Some(allowed_fails);
         self.cooldown_time = cooldown_time;
+        self
+    }
+
+    /// With this `allowed_fails_policy`.
+    ///
+    /// ```
+    /// use modelroute::router::{AllowedFailsPolicy, FailureKind, RouterSettings};
+    /// let settings = RouterSettings::default()
+    ///     .with_allowed_fails_policy(AllowedFailsPolicy::new().with(FailureKind::RateLimit, 10));
+    /// assert!(settings.allowed_fails_policy.is_some());
+    /// ```
+    pub fn with_allowed_fails_policy(mut self, policy: AllowedFailsPolicy) -> Self {
+        self.allowed_fails_policy = Some(policy);
         self
     }
 
@@ -249,6 +275,44 @@ impl RouterSettings {
             len: model.len(),
             max: self.max_model_name_len,
         })
+    }
+
+    /// With `tag_filtering_match_any` (`false`: a deployment must carry every tag of the request).
+    ///
+    /// ```
+    /// use modelroute::{Deployment, Router};
+    /// use modelroute::router::{RequestContext, RouterSettings};
+    /// let router = Router::builder()
+    ///     .settings(RouterSettings::default().with_tag_filtering(true).with_tag_match_any(false))
+    ///     .deployment(Deployment::new("g", "openai/a")?.with_param("tags", vec!["eu", "fast"])?)
+    ///     .deployment(Deployment::new("g", "openai/b")?.with_param("tags", vec!["eu"])?)
+    ///     .build()?;
+    /// let route = router.route("g", &RequestContext::new().with_tags(&["eu", "fast"]))?;
+    /// assert_eq!(route.model(), "openai/a");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_tag_match_any(mut self, match_any: bool) -> Self {
+        self.tag_filtering_match_any = match_any;
+        self
+    }
+
+    /// With pre-call checks (context windows) on or off.
+    ///
+    /// ```
+    /// use modelroute::{Deployment, Router};
+    /// use modelroute::router::{RequestContext, RouterSettings};
+    /// let router = Router::builder()
+    ///     .settings(RouterSettings::default().with_pre_call_checks(true))
+    ///     .deployment(Deployment::new("g", "openai/small")?.with_info("max_input_tokens", 8192)?)
+    ///     .deployment(Deployment::new("g", "openai/large")?.with_info("max_input_tokens", 128_000)?)
+    ///     .build()?;
+    /// let route = router.route("g", &RequestContext::new().with_input_tokens(20_000))?;
+    /// assert_eq!(route.model(), "openai/large");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_pre_call_checks(mut self, enabled: bool) -> Self {
+        self.enable_pre_call_checks = enabled;
+        self
     }
 
     pub(crate) fn fallback_list(&self, kind: FallbackKind) -> &[(String, Vec<String>)] {

@@ -14,7 +14,9 @@ use std::sync::atomic::AtomicUsize;
 
 use serde_json::Value;
 
+use super::cooldown::DeploymentCooldown;
 use super::health::Stats;
+use super::pre_call;
 use super::pricing;
 use super::usage::Limits;
 use crate::catalog::ModelCatalog;
@@ -35,10 +37,18 @@ pub(crate) struct Member {
     pub limits: Limits,
     /// Input + output price per token (`cost-based-routing`).
     pub cost: f64,
+    /// Its own `cooldown_time`, `allowed_fails`, `allowed_fails_policy`.
+    pub cooldown: DeploymentCooldown,
+    /// Its context window in input tokens, if known (pre-call checks): `model_info`, else the catalog.
+    pub context_window: Option<u64>,
+    /// `model_info.enable_tag_filtering`, if set.
+    pub tag_filtering: Option<bool>,
+    /// `model_info.allow_fail_open: true`.
+    pub allow_fail_open: bool,
 }
 
-/// What the router gives every deployment it holds: the catalog that prices it and the default
-/// `max_parallel_requests`.
+/// What the router gives every deployment it holds: the catalog that prices it (and knows its context
+/// window) and the default `max_parallel_requests`.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct MemberDefaults {
     pub catalog: Option<Arc<ModelCatalog>>,
@@ -56,9 +66,14 @@ impl Member {
             _ => Box::default(),
         };
         let wildcard = deployment.routing_name().contains('*');
+        let info = deployment.model_info();
         Member {
             limits: Limits::of(&deployment, defaults.default_max_parallel),
             cost: pricing::cost_per_token(&deployment, defaults.catalog.as_deref()),
+            cooldown: DeploymentCooldown::of(&deployment),
+            context_window: pre_call::context_window(&deployment, defaults.catalog.as_deref()),
+            tag_filtering: info.get("enable_tag_filtering").and_then(Value::as_bool),
+            allow_fail_open: info.get("allow_fail_open") == Some(&Value::Bool(true)),
             deployment,
             stats,
             tags,
@@ -157,7 +172,7 @@ pub(crate) enum Upserted {
 
 /// The keys of `litellm_params` that tune routing without changing what is called: changing only these
 /// keeps a deployment's health and strategy state.
-const ROUTING_KNOBS: [&str; 8] = [
+const ROUTING_KNOBS: [&str; 9] = [
     "rpm",
     "tpm",
     "weight",
@@ -166,6 +181,7 @@ const ROUTING_KNOBS: [&str; 8] = [
     "max_parallel_requests",
     "input_cost_per_token",
     "output_cost_per_token",
+    "cooldown_time",
 ];
 
 /// Whether `new` calls something else than `old` (so its latency, failures and cooldown say nothing about

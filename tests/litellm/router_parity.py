@@ -149,9 +149,14 @@ random.choice = _choice
 
 def messages_with_tokens(n: int) -> list[dict[str, str]]:
     """A one-message chat that LiteLLM's token_counter counts as exactly `n` tokens."""
+    # About one word in 500 of a long run of "a a a ..." costs an extra token: shorten the run until it counts.
     words = max(n - 7, 0)
-    messages = [{"role": "user", "content": " ".join(["a"] * words)}]
-    counted = token_counter(messages=messages)
+    for _ in range(8):
+        messages = [{"role": "user", "content": " ".join(["a"] * words)}]
+        counted = token_counter(messages=messages)
+        if counted == n or words == 0:
+            break
+        words = max(words - (counted - n), 0)
     if counted != n:
         raise ValueError(f"cannot build a chat of {n} tokens (got {counted}); use at least 7")
     return messages
