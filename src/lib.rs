@@ -50,6 +50,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 
+pub mod attempt;
 pub mod base_url;
 pub mod cache;
 pub mod clock;
@@ -62,6 +63,7 @@ pub mod provider;
 pub mod router;
 pub mod secret;
 
+pub use attempt::{Attempt, AttemptResult, Attempts, Decision, Failure, Next, RetryPolicy};
 pub use base_url::BaseUrl;
 pub use cache::{
     Availability, CacheKey, ListSource, ModelCache, ModelCacheOptions, ModelList, RefreshProblem,
@@ -71,8 +73,8 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::RouterConfig;
 pub use deployment::{Deployment, DeploymentId, LiteLlmParams, ModelInfo};
 pub use error::{
-    BaseUrlError, CacheError, ChangeError, ConfigError, DeploymentError, DiscoveryError, DiskIssue,
-    EntryError, ParseError, PatternError, RouteError,
+    AttemptError, BaseUrlError, CacheError, ChangeError, ConfigError, DeploymentError,
+    DiscoveryError, DiskIssue, EntryError, ParseError, PatternError, RouteError,
 };
 pub use pattern::{MatchedDeployment, Pattern, PatternMatch, PatternRouter};
 pub use provider::{

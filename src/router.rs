@@ -94,6 +94,7 @@ use self::health::{InFlight, Stats};
 use self::sharded::Sharded;
 use self::state::{Group, GroupKey, Member, State};
 use self::strategy::StrategyInput;
+use crate::attempt::Attempts;
 use crate::clock::{Clock, SystemClock};
 use crate::config::RouterConfig;
 use crate::deployment::{Deployment, DeploymentId};
@@ -589,6 +590,17 @@ impl Router {
     /// Picks the deployment for a request of `model`. See the [module docs](self) for the order of
     /// resolution, filtering and picking.
     pub fn route(&self, model: &str, ctx: &RequestContext<'_>) -> Result<Route, RouteError> {
+        self.route_avoiding(model, ctx, &[])
+    }
+
+    /// [`Router::route`], except that the strategy picks among the eligible deployments not in `avoid`
+    /// while there is one (the attempt plan's deployments that already failed the request).
+    pub(crate) fn route_avoiding(
+        &self,
+        model: &str,
+        ctx: &RequestContext<'_>,
+        avoid: &[DeploymentId],
+    ) -> Result<Route, RouteError> {
         let state = self.state.read();
         // 1. Resolve the name to one group: alias, team names, exact name, wildcards, default fallbacks.
         let Some(found) = self.resolve(&state, model, ctx) else {
@@ -608,7 +620,17 @@ impl Router {
             round_robin: &found.group.round_robin,
             latency_buffer: self.settings.lowest_latency_buffer,
         };
-        let member = &members[strategy::pick(&input, members, rule.count, |m| rule.accepts(m))];
+        let fresh = |m: &Member| rule.accepts(m) && !avoid.contains(m.id());
+        let fresh_count = match avoid {
+            [] => rule.count,
+            _ => members.iter().filter(|m| fresh(m)).count(),
+        };
+        let index = if fresh_count > 0 {
+            strategy::pick(&input, members, fresh_count, fresh)
+        } else {
+            strategy::pick(&input, members, rule.count, |m| rule.accepts(m))
+        };
+        let member = &members[index];
         // 4. The concrete model name; the route counts as in flight until dropped.
         Ok(Route {
             member: member.clone(),
@@ -616,6 +638,18 @@ impl Router {
             reason: found.reason(self.settings.routing_strategy, rule.count),
             guard: InFlight::start(member.stats.clone()),
         })
+    }
+
+    /// The attempt plan for a request of `model`: it yields the routes to try, takes back how each went
+    /// (reporting it), and decides retries, their delays and fallbacks as LiteLLM does. No I/O, no sleeping:
+    /// see [`attempt`](crate::attempt).
+    pub fn attempts<'r, 'c>(&'r self, model: &str, ctx: &RequestContext<'c>) -> Attempts<'r, 'c> {
+        Attempts::new(self, model, *ctx)
+    }
+
+    /// The router's source of randomness (the attempt plan's jitter).
+    pub(crate) fn random(&self) -> &dyn RandomSource {
+        &*self.rng
     }
 
     /// What `model` resolves to and which deployments could take it now, without picking one.
