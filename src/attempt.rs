@@ -226,6 +226,68 @@ impl fmt::Display for Attempt {
     }
 }
 
+/// A route whose answer reached the caller ([`Attempts::answered`]): no retry or fallback is left; report
+/// how the answer ended with [`Answered::succeeded`] or [`Answered::failed`]. Dropped without either,
+/// nothing is reported (the route stops counting as in flight).
+#[derive(Debug)]
+#[must_use = "report how the answer ended with `succeeded` or `failed`"]
+pub struct Answered<'r> {
+    router: &'r Router,
+    route: Route,
+    group: String,
+    attempts: Vec<Attempt>,
+}
+
+impl Answered<'_> {
+    /// The route that answered.
+    pub fn route(&self) -> &Route {
+        &self.route
+    }
+
+    /// The attempts before this one, in order.
+    pub fn tried(&self) -> &[Attempt] {
+        &self.attempts
+    }
+
+    /// The answer ended well: reports `outcome` ([`Outcome::success`]: latency, usage, and for a stream
+    /// its time to first token). Returns every attempt, this one last.
+    pub fn succeeded(self, outcome: Outcome) -> Vec<Attempt> {
+        let result = match outcome {
+            Outcome::Failure(kind) => AttemptResult::Failed(Failure::new(kind)),
+            _ => AttemptResult::Succeeded,
+        };
+        self.finish(outcome, result)
+    }
+
+    /// The answer failed after it reached the caller (a stream cut after its first event): reports the
+    /// failure, which may cool the deployment down; nothing is retried. Returns every attempt, this one
+    /// last.
+    pub fn failed(self, failure: impl Into<Failure>) -> Vec<Attempt> {
+        let failure = failure.into();
+        self.finish(
+            Outcome::failure(failure.kind),
+            AttemptResult::Failed(failure),
+        )
+    }
+
+    fn finish(self, outcome: Outcome, result: AttemptResult) -> Vec<Attempt> {
+        let Answered {
+            router,
+            route,
+            group,
+            mut attempts,
+        } = self;
+        let cooled_down = router.report(&route, outcome);
+        attempts.push(Attempt {
+            group,
+            deployment: Some(route.id().clone()),
+            result,
+            cooled_down,
+        });
+        attempts
+    }
+}
+
 /// What to do next ([`Attempts::next_step`]). Deliberately exhaustive: a caller's loop matches every case.
 #[derive(Debug)]
 pub enum Next {
@@ -448,21 +510,43 @@ impl<'r, 'c> Attempts<'r, 'c> {
     }
 
     /// Hands back the route that answered: reports `outcome` (the success: [`Outcome::success`] with the
-    /// latency, or the time to first token of a stream, and usage) and ends the plan. Returns every attempt,
-    /// this one last.
-    pub fn succeeded(mut self, route: Route, outcome: Outcome) -> Vec<Attempt> {
-        let cooled_down = self.router.report(&route, outcome);
-        let result = match outcome {
-            Outcome::Failure(kind) => AttemptResult::Failed(Failure::new(kind)),
-            _ => AttemptResult::Succeeded,
-        };
-        self.attempts.push(Attempt {
-            group: self.current_name(),
-            deployment: Some(route.id().clone()),
-            result,
-            cooled_down,
-        });
-        self.attempts
+    /// latency, and for a stream its time to first token, and usage) and ends the plan. Returns every
+    /// attempt, this one last. Same as [`Attempts::answered`] then [`Answered::succeeded`].
+    pub fn succeeded(self, route: Route, outcome: Outcome) -> Vec<Attempt> {
+        self.answered(route).succeeded(outcome)
+    }
+
+    /// Hands back the route whose answer reached the caller before its outcome is known (a stream past its
+    /// first event): the plan ends, nothing more is retried, and the [`Answered`] handle reports how the
+    /// answer ended. The route stays in flight until then.
+    ///
+    /// ```
+    /// use modelroute::attempt::Next;
+    /// use modelroute::router::{FailureKind, Outcome, RequestContext};
+    /// use modelroute::{Deployment, Router};
+    /// use std::time::Duration;
+    /// let router = Router::new([Deployment::new("g", "openai/gpt-4o")?.with_id("a")?])?;
+    /// let mut plan = router.attempts("g", &RequestContext::new());
+    /// let Next::Try(route) = plan.next_step() else { unreachable!() };
+    /// // The first event reached the caller: from here on, a failure ends the stream.
+    /// let answered = plan.answered(route);
+    /// assert_eq!(answered.route().id().as_str(), "a");
+    /// // … the stream is cut after a few events:
+    /// let attempts = answered.failed(FailureKind::Connection);
+    /// assert_eq!(attempts[0].failure(), Some(FailureKind::Connection));
+    /// assert_eq!(router.health(&"a".into()).unwrap().failures, 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn answered(mut self, route: Route) -> Answered<'r> {
+        let group = self.current_name();
+        self.outstanding = None;
+        self.done = true;
+        Answered {
+            router: self.router,
+            route,
+            group,
+            attempts: std::mem::take(&mut self.attempts),
+        }
     }
 
     fn current_name(&self) -> String {

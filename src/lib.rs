@@ -63,7 +63,9 @@ pub mod provider;
 pub mod router;
 pub mod secret;
 
-pub use attempt::{Attempt, AttemptResult, Attempts, Decision, Failure, Next, RetryPolicy};
+pub use attempt::{
+    Answered, Attempt, AttemptResult, Attempts, Decision, Failure, Next, RetryPolicy,
+};
 pub use base_url::BaseUrl;
 pub use cache::{
     Availability, CacheKey, ListSource, ModelCache, ModelCacheOptions, ModelList, RefreshProblem,
