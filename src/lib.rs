@@ -57,6 +57,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 
+pub mod attempt;
 pub mod base_url;
 pub mod cache;
 pub mod catalog;
@@ -74,6 +75,9 @@ pub mod redact;
 pub mod router;
 pub mod secret;
 
+pub use attempt::{
+    Answered, Attempt, AttemptResult, Attempts, Decision, Failure, Next, RetryPolicy,
+};
 pub use base_url::BaseUrl;
 pub use cache::{
     Availability, CacheKey, ListSource, ModelCache, ModelCacheOptions, ModelList, RefreshProblem,
@@ -87,8 +91,9 @@ pub use deployment::{Deployment, DeploymentId, LiteLlmParams, ModelInfo};
 #[cfg_attr(docsrs, doc(cfg(feature = "openai")))]
 pub use error::{CallError, SendError};
 pub use error::{
-    BaseUrlError, CacheError, CatalogError, ChangeError, ConfigError, DeploymentError,
-    DiscoveryError, DiskIssue, EntryError, NumberProblem, ParseError, PatternError, RouteError,
+    AttemptError, BaseUrlError, CacheError, CatalogError, ChangeError, ConfigError,
+    DeploymentError, DiscoveryError, DiskIssue, EntryError, NumberProblem, ParseError,
+    PatternError, RouteError,
 };
 pub use pattern::{MatchedDeployment, Pattern, PatternMatch, PatternRouter};
 pub use provider::{

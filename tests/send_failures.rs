@@ -240,6 +240,7 @@ async fn a_content_policy_error_body_takes_the_content_policy_fallbacks_not_the_
         [Some(FailureKind::ContentPolicyViolation), None]
     );
     assert_eq!(small.requests().len(), 1);
+    assert_eq!(special.requests().len(), 1);
     assert!(general.requests().is_empty());
 }
 
