@@ -230,7 +230,7 @@ async fn a_context_window_error_body_takes_the_context_window_fallbacks_not_the_
 
 #[tokio::test]
 async fn a_content_policy_error_body_takes_the_content_policy_fallbacks_not_the_general_ones() {
-    let body = json!({"error": {"message": "Your request was rejected as a result of our safety system.",
+    let body = json!({"error": {"message": "Your request was rejected as a result of the safety system.",
                                 "type": "invalid_request_error", "code": "content_policy_violation"}});
     let (sent, [small, special, general]) = fallback_case("content_policy_fallbacks", 400, body).await;
 
@@ -301,8 +301,18 @@ async fn a_stream_that_hangs_before_its_first_event_is_retried_on_another_deploy
 
 #[tokio::test]
 async fn a_stream_cut_after_its_first_event_ends_with_an_error_is_reported_and_is_not_retried() {
-    let cut = TestServer::start(|_r: Recorded| async {
-        streamed_response(vec![Piece::Data(chunk("half an ans")), Piece::Cut])
+    // The cut comes once the test has read the first event (so it cannot overtake it on the wire).
+    let go = Arc::new(tokio::sync::Notify::new());
+    let release = go.clone();
+    let cut = TestServer::start(move |_r: Recorded| {
+        let go = go.clone();
+        async move {
+            streamed_response(vec![
+                Piece::Data(chunk("half an ans")),
+                Piece::WaitFor(go),
+                Piece::Cut,
+            ])
+        }
     })
     .await;
     let fine = ok_server("never asked").await;
@@ -320,12 +330,13 @@ async fn a_stream_cut_after_its_first_event_ends_with_an_error_is_reported_and_i
     .await
     .unwrap()
     .expect("the first event arrives");
-    assert_eq!(stream.deployment().id(), &id("cut"));
+    assert_eq!(stream.deployment().id(), &id("cut"), "{:?}", stream.attempts());
     assert!(stream.attempts().is_empty(), "answered at the first attempt");
 
     let first = stream.next().await.unwrap().unwrap();
     assert!(first.data().contains("half an ans"));
     assert!(!stream.is_reported());
+    release.notify_one();
     let error = tokio::time::timeout(BOUND, stream.next())
         .await
         .unwrap()
