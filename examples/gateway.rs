@@ -69,23 +69,25 @@ async fn chat(State(gw): State<&'static Gateway>, headers: HeaderMap, body: Byte
     let Some(model) = request["model"].as_str() else {
         return error(400, "`model` is required");
     };
-    let ctx = RequestContext::new();
-    let answer = if request["stream"] == json!(true) {
-        let sent = gw.sender.send_stream(&gw.client, &gw.router, model, &ctx, &request);
-        sent.await.map(server_sent_events)
+    let (sender, client, router, ctx) = (&gw.sender, &gw.client, &gw.router, RequestContext::new());
+    let answer = if request["stream"] == true {
+        let sent = sender
+            .send_stream(client, router, model, &ctx, &request)
+            .await;
+        sent.map(server_sent_events)
     } else {
-        let sent = gw.sender.send(&gw.client, &gw.router, model, &ctx, &request).await;
+        let sent = sender.send(client, router, model, &ctx, &request).await;
         sent.map(|sent| {
             let id = sent.deployment().id().to_string();
-            ([("x-modelroute-deployment", id)], Json(sent.into_completion().body)).into_response()
+            deployment_header(id, Json(sent.into_completion().body))
         })
     };
     answer.unwrap_or_else(|e: SendError| {
         eprintln!("{model}: {e}"); // every attempt, upstream URLs included: for the logs only
         let mut response = error(e.status(), &e.public_message());
         if let Some(after) = e.retry_after() {
-            let secs = after.as_secs().max(1).into();
-            response.headers_mut().insert(header::RETRY_AFTER, secs);
+            let seconds = after.as_secs().max(1).into();
+            response.headers_mut().insert(header::RETRY_AFTER, seconds);
         }
         response
     })
@@ -100,18 +102,28 @@ fn server_sent_events(stream: SentStream<'static>) -> Response {
         let (data, rest) = match stream.next().await {
             Some(Ok(event)) => (event.into_data(), Some(stream)),
             Some(Err(e)) => {
-                let message = e.error_body().and_then(|b| b.message()).unwrap_or("upstream failed");
-                (json!({"error": {"message": message, "code": e.status()}}).to_string(), None)
+                let message = e
+                    .error_body()
+                    .and_then(|b| b.message())
+                    .unwrap_or("upstream failed");
+                (
+                    json!({"error": {"message": message, "code": e.status()}}).to_string(),
+                    None,
+                )
             }
             None => ("[DONE]".to_string(), None),
         };
-        Some((Ok::<_, Infallible>(Bytes::from(format!("data: {data}\n\n"))), rest))
+        Some((Ok::<_, Infallible>(format!("data: {data}\n\n")), rest))
     });
-    Response::builder()
-        .header(header::CONTENT_TYPE, "text/event-stream")
-        .header("x-modelroute-deployment", id)
-        .body(Body::from_stream(events))
-        .unwrap_or_default()
+    let sse = (
+        [(header::CONTENT_TYPE, "text/event-stream")],
+        Body::from_stream(events),
+    );
+    deployment_header(id, sse)
+}
+
+fn deployment_header(id: String, response: impl IntoResponse) -> Response {
+    ([("x-modelroute-deployment", id)], response).into_response()
 }
 
 async fn models(State(gw): State<&'static Gateway>, headers: HeaderMap) -> Response {
@@ -132,8 +144,12 @@ async fn models(State(gw): State<&'static Gateway>, headers: HeaderMap) -> Respo
 
 impl Gateway {
     fn authorized(&self, headers: &HeaderMap) -> bool {
-        let Some(key) = &self.api_key else { return true };
-        let sent = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+        let Some(key) = &self.api_key else {
+            return true;
+        };
+        let sent = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
         sent.and_then(|v| v.strip_prefix("Bearer ")) == Some(key.as_str())
     }
 }

@@ -60,10 +60,10 @@
 pub mod attempt;
 pub mod base_url;
 pub mod cache;
-pub mod catalog;
 #[cfg(feature = "openai")]
 #[cfg_attr(docsrs, doc(cfg(feature = "openai")))]
 pub mod call;
+pub mod catalog;
 pub mod clock;
 pub mod config;
 pub mod deployment;
@@ -87,14 +87,14 @@ pub use catalog::ModelCatalog;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::RouterConfig;
 pub use deployment::{Deployment, DeploymentId, LiteLlmParams, ModelInfo};
-#[cfg(feature = "openai")]
-#[cfg_attr(docsrs, doc(cfg(feature = "openai")))]
-pub use error::{CallError, SendError};
 pub use error::{
     AttemptError, BaseUrlError, CacheError, CatalogError, ChangeError, ConfigError,
     DeploymentError, DiscoveryError, DiskIssue, EntryError, NumberProblem, ParseError,
     PatternError, RouteError,
 };
+#[cfg(feature = "openai")]
+#[cfg_attr(docsrs, doc(cfg(feature = "openai")))]
+pub use error::{CallError, SendError};
 pub use pattern::{MatchedDeployment, Pattern, PatternMatch, PatternRouter};
 pub use provider::{
     DetailsMissing, LiteLlm, LmStudio, ModelDescriptor, ModelKind, Ollama, Pricing, Provider,

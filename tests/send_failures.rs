@@ -46,7 +46,8 @@ fn router(config: Value) -> Router {
 
 /// A deployment of `group` served by `server`, with this id and extra `litellm_params`.
 fn deployment(group: &str, id: &str, server: &str, extra: Value) -> Value {
-    let mut params = json!({"model": "openai/gpt-4o", "api_base": format!("{server}/v1"), "api_key": "sk-test"});
+    let mut params =
+        json!({"model": "openai/gpt-4o", "api_base": format!("{server}/v1"), "api_key": "sk-test"});
     if let (Some(params), Some(extra)) = (params.as_object_mut(), extra.as_object()) {
         params.extend(extra.clone());
     }
@@ -182,7 +183,11 @@ async fn a_429_waits_the_servers_retry_after_before_trying_again() {
 
 /// Three groups: `small` fails with `error_body`, `special` and `general` answer. `small` has both a
 /// special fallback list (`list`) and a general one.
-async fn fallback_case(list: &str, status: u16, error_body: Value) -> (modelroute::call::Sent, [TestServer; 3]) {
+async fn fallback_case(
+    list: &str,
+    status: u16,
+    error_body: Value,
+) -> (modelroute::call::Sent, [TestServer; 3]) {
     let small = TestServer::start(move |_r: Recorded| {
         let error_body = error_body.clone();
         async move { json_response(status, error_body) }
@@ -200,11 +205,17 @@ async fn fallback_case(list: &str, status: u16, error_body: Value) -> (modelrout
     }));
     let (sender, waits) = sender();
     let client = reqwest::Client::new();
-    let sent = tokio::time::timeout(BOUND, sender.send(&client, &router, "small", &ctx(), &body()))
-        .await
-        .unwrap()
-        .expect("the fallback answers");
-    assert!(waits.lock().unwrap().is_empty(), "a fallback is taken at once");
+    let sent = tokio::time::timeout(
+        BOUND,
+        sender.send(&client, &router, "small", &ctx(), &body()),
+    )
+    .await
+    .unwrap()
+    .expect("the fallback answers");
+    assert!(
+        waits.lock().unwrap().is_empty(),
+        "a fallback is taken at once"
+    );
     (sent, [small, special, general])
 }
 
@@ -212,7 +223,8 @@ async fn fallback_case(list: &str, status: u16, error_body: Value) -> (modelrout
 async fn a_context_window_error_body_takes_the_context_window_fallbacks_not_the_general_ones() {
     let body = json!({"error": {"message": "This model's maximum context length is 8192 tokens. However, your messages resulted in 9000 tokens.",
                                 "type": "invalid_request_error", "code": "context_length_exceeded"}});
-    let (sent, [small, special, general]) = fallback_case("context_window_fallbacks", 400, body).await;
+    let (sent, [small, special, general]) =
+        fallback_case("context_window_fallbacks", 400, body).await;
 
     assert_eq!(sent.group(), "special");
     assert_eq!(
@@ -223,7 +235,11 @@ async fn a_context_window_error_body_takes_the_context_window_fallbacks_not_the_
         failures(sent.attempts()),
         [Some(FailureKind::ContextWindowExceeded), None]
     );
-    assert_eq!(small.requests().len(), 1, "not retried: the request is too long anywhere in the group");
+    assert_eq!(
+        small.requests().len(),
+        1,
+        "not retried: the request is too long anywhere in the group"
+    );
     assert_eq!(special.requests().len(), 1);
     assert!(general.requests().is_empty());
 }
@@ -232,7 +248,8 @@ async fn a_context_window_error_body_takes_the_context_window_fallbacks_not_the_
 async fn a_content_policy_error_body_takes_the_content_policy_fallbacks_not_the_general_ones() {
     let body = json!({"error": {"message": "Your request was rejected as a result of the safety system.",
                                 "type": "invalid_request_error", "code": "content_policy_violation"}});
-    let (sent, [small, special, general]) = fallback_case("content_policy_fallbacks", 400, body).await;
+    let (sent, [small, special, general]) =
+        fallback_case("content_policy_fallbacks", 400, body).await;
 
     assert_eq!(sent.group(), "special");
     assert_eq!(
@@ -261,9 +278,15 @@ async fn a_deployment_that_hangs_past_its_timeout_is_left_for_another_of_its_gro
         .expect("the other deployment answers");
 
     assert_eq!(sent.deployment().id(), &id("fine"));
-    assert_eq!(failures(sent.attempts()), [Some(FailureKind::Timeout), None]);
+    assert_eq!(
+        failures(sent.attempts()),
+        [Some(FailureKind::Timeout), None]
+    );
     assert_eq!(sent.attempts()[0].deployment(), Some(&id("hangs")));
-    assert!(waits.lock().unwrap().is_empty(), "another deployment is healthy: no wait");
+    assert!(
+        waits.lock().unwrap().is_empty(),
+        "another deployment is healthy: no wait"
+    );
     assert_eq!(hanging.requests().len(), 1);
 }
 
@@ -296,7 +319,12 @@ async fn a_stream_that_hangs_before_its_first_event_is_retried_on_another_deploy
         first.json().unwrap()["choices"][0]["delta"]["content"],
         "streamed by the other one"
     );
-    assert!(tokio::time::timeout(BOUND, stream.next()).await.unwrap().is_none());
+    assert!(
+        tokio::time::timeout(BOUND, stream.next())
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[tokio::test]
@@ -330,8 +358,16 @@ async fn a_stream_cut_after_its_first_event_ends_with_an_error_is_reported_and_i
     .await
     .unwrap()
     .expect("the first event arrives");
-    assert_eq!(stream.deployment().id(), &id("cut"), "{:?}", stream.attempts());
-    assert!(stream.attempts().is_empty(), "answered at the first attempt");
+    assert_eq!(
+        stream.deployment().id(),
+        &id("cut"),
+        "{:?}",
+        stream.attempts()
+    );
+    assert!(
+        stream.attempts().is_empty(),
+        "answered at the first attempt"
+    );
 
     let first = stream.next().await.unwrap().unwrap();
     assert!(first.data().contains("half an ans"));
@@ -343,16 +379,23 @@ async fn a_stream_cut_after_its_first_event_ends_with_an_error_is_reported_and_i
         .expect("an error item")
         .expect_err("the cut is an error");
     assert!(!error.is_before_first_event());
-    assert!(stream.next().await.is_none(), "the stream ends after its error");
+    assert!(
+        stream.next().await.is_none(),
+        "the stream ends after its error"
+    );
 
     assert!(stream.is_reported());
     assert_eq!(failures(stream.attempts()), [Some(FailureKind::Connection)]);
     assert_eq!(router.health(&id("cut")).unwrap().failures, 1);
-    assert!(fine.requests().is_empty(), "nothing is retried after the first event");
+    assert!(
+        fine.requests().is_empty(),
+        "nothing is retried after the first event"
+    );
 }
 
 #[tokio::test]
-async fn a_stream_that_fails_before_its_first_event_is_retried_and_its_success_reports_ttft_and_usage() {
+async fn a_stream_that_fails_before_its_first_event_is_retried_and_its_success_reports_ttft_and_usage()
+ {
     let failing = TestServer::start(|_r: Recorded| async {
         json_response(503, json!({"error": {"message": "overloaded"}}))
     })
@@ -400,7 +443,10 @@ async fn a_stream_that_fails_before_its_first_event_is_retried_and_its_success_r
 #[tokio::test]
 async fn when_every_attempt_fails_the_error_lists_them_and_keeps_the_upstream_status_and_message() {
     let server = TestServer::start(|_r: Recorded| async {
-        json_response(503, json!({"error": {"message": "the model is overloaded, key sk-test"}}))
+        json_response(
+            503,
+            json!({"error": {"message": "the model is overloaded, key sk-test"}}),
+        )
     })
     .await;
     let router = router(json!({
@@ -416,7 +462,12 @@ async fn when_every_attempt_fails_the_error_lists_them_and_keeps_the_upstream_st
         .expect_err("nothing answers");
 
     assert_eq!(error.attempts().len(), 2);
-    assert!(error.attempts().iter().all(|a| a.deployment() == Some(&id("only"))));
+    assert!(
+        error
+            .attempts()
+            .iter()
+            .all(|a| a.deployment() == Some(&id("only")))
+    );
     assert_eq!(error.status(), 503);
     assert_eq!(error.call_error().and_then(|e| e.status()), Some(503));
     // The upstream's message, with the deployment's key scrubbed; no upstream URL.
@@ -464,10 +515,16 @@ async fn a_refused_connection_is_tried_elsewhere_and_cools_nothing_down() {
         .unwrap()
         .expect("the live deployment answers");
     assert_eq!(sent.deployment().id(), &id("fine"));
-    assert_eq!(failures(sent.attempts()), [Some(FailureKind::Connection), None]);
+    assert_eq!(
+        failures(sent.attempts()),
+        [Some(FailureKind::Connection), None]
+    );
     let health = router.health(&id("closed")).unwrap();
     assert_eq!(health.failures, 1);
-    assert!(!health.is_cooling_down(), "LiteLLM never cools down for a connection error");
+    assert!(
+        !health.is_cooling_down(),
+        "LiteLLM never cools down for a connection error"
+    );
 }
 
 #[tokio::test]

@@ -27,14 +27,27 @@ fn round(client: &mut OpenAiClient) -> [String; 3] {
     let chat = ok(client.ask(json!({"op": "chat", "model": "gpt-4o"})));
     assert_eq!(chat["content"], "Hello from gpt-4o (mock)");
     assert_eq!(chat["finish_reason"], "stop");
-    assert!(chat["usage"]["completion_tokens"].as_u64().is_some_and(|n| n > 0), "{chat}");
+    assert!(
+        chat["usage"]["completion_tokens"]
+            .as_u64()
+            .is_some_and(|n| n > 0),
+        "{chat}"
+    );
 
     let stream = ok(client.ask(json!({"op": "stream", "model": "gpt-4o"})));
     assert_eq!(stream["content"], "Hello from gpt-4o (mock)");
-    assert!(stream["chunks"].as_u64().is_some_and(|n| n >= 2), "{stream}");
+    assert!(
+        stream["chunks"].as_u64().is_some_and(|n| n >= 2),
+        "{stream}"
+    );
     assert_eq!(stream["finish_reason"], "stop");
     // The client asked for usage (stream_options.include_usage): the gateway passes the usage chunk on.
-    assert!(stream["usage"]["prompt_tokens"].as_u64().is_some_and(|n| n > 0), "{stream}");
+    assert!(
+        stream["usage"]["prompt_tokens"]
+            .as_u64()
+            .is_some_and(|n| n > 0),
+        "{stream}"
+    );
 
     let tools = ok(client.ask(json!({"op": "tools", "model": "tools"})));
     assert_eq!(
@@ -48,8 +61,12 @@ fn round(client: &mut OpenAiClient) -> [String; 3] {
 #[test]
 fn the_gateway_example_serves_the_official_openai_client_and_survives_an_upstream_stopping() {
     // Everything that takes a while, at once: two proxies, the example's build, the client's install.
-    let a = thread::spawn(|| LiteLlmProxy::start(ProxyConfig::File(litellm_dir().join("config_send.yaml"))));
-    let b = thread::spawn(|| LiteLlmProxy::start(ProxyConfig::File(litellm_dir().join("config_send.yaml"))));
+    let a = thread::spawn(|| {
+        LiteLlmProxy::start(ProxyConfig::File(litellm_dir().join("config_send.yaml")))
+    });
+    let b = thread::spawn(|| {
+        LiteLlmProxy::start(ProxyConfig::File(litellm_dir().join("config_send.yaml")))
+    });
     let exe = thread::spawn(|| example_binary("gateway"));
     ensure_installed();
     let mut upstream_a = a.join().expect("proxy A starts");
@@ -71,7 +88,11 @@ fn the_gateway_example_serves_the_official_openai_client_and_survives_an_upstrea
     // A wrong key is refused by the gateway, in OpenAI's shape (the client raises AuthenticationError).
     let mut stranger = OpenAiClient::start(&base_url, "sk-wrong");
     let refused = stranger.ask(json!({"op": "models"}));
-    assert_eq!((refused["ok"].clone(), refused["status"].clone()), (json!(false), json!(401)), "{refused}");
+    assert_eq!(
+        (refused["ok"].clone(), refused["status"].clone()),
+        (json!(false), json!(401)),
+        "{refused}"
+    );
     stranger.stop();
 
     let mut client = OpenAiClient::start(&base_url, GATEWAY_KEY);
@@ -81,20 +102,33 @@ fn the_gateway_example_serves_the_official_openai_client_and_survives_an_upstrea
     // Both upstreams up.
     let answered = round(&mut client);
     let known = ["upstream-a", "upstream-b", "tools-a", "tools-b"];
-    assert!(answered.iter().all(|d| known.contains(&d.as_str())), "{answered:?}");
+    assert!(
+        answered.iter().all(|d| known.contains(&d.as_str())),
+        "{answered:?}"
+    );
 
     // One upstream stops (by PID; its port refuses connections when stop returns). The same client goes on.
     upstream_a.stop();
     for _ in 0..3 {
         let answered = round(&mut client);
-        assert_eq!(answered, ["upstream-b", "upstream-b", "tools-b"].map(String::from));
+        assert_eq!(
+            answered,
+            ["upstream-b", "upstream-b", "tools-b"].map(String::from)
+        );
     }
     // An unknown model is the gateway's 400, as LiteLLM's proxy answers.
     let unknown = client.ask(json!({"op": "chat", "model": "no-such-model"}));
-    assert_eq!((unknown["ok"].clone(), unknown["status"].clone()), (json!(false), json!(400)), "{unknown}");
+    assert_eq!(
+        (unknown["ok"].clone(), unknown["status"].clone()),
+        (json!(false), json!(400)),
+        "{unknown}"
+    );
 
     client.stop();
     gateway.stop();
     let log = gateway.log();
-    assert!(!log.contains(LiteLlmProxy::MASTER_KEY), "the upstream key leaked into the log:\n{log}");
+    assert!(
+        !log.contains(LiteLlmProxy::MASTER_KEY),
+        "the upstream key leaked into the log:\n{log}"
+    );
 }

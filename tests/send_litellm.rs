@@ -43,7 +43,8 @@ fn failures(attempts: &[modelroute::attempt::Attempt]) -> Vec<Option<FailureKind
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_sender_retries_a_real_proxys_429_elsewhere_and_takes_the_context_window_fallback_for_its_400() {
+async fn the_sender_retries_a_real_proxys_429_elsewhere_and_takes_the_context_window_fallback_for_its_400()
+ {
     let proxy = tokio::task::spawn_blocking(|| {
         LiteLlmProxy::start(ProxyConfig::File(litellm_dir().join("config_send.yaml")))
     })
@@ -87,7 +88,10 @@ async fn the_sender_retries_a_real_proxys_429_elsewhere_and_takes_the_context_wi
         "Hello from gpt-4o (mock)"
     );
     assert_eq!(sent.deployment().id(), &id("fine"));
-    assert_eq!(failures(sent.attempts()), [Some(FailureKind::RateLimit), None]);
+    assert_eq!(
+        failures(sent.attempts()),
+        [Some(FailureKind::RateLimit), None]
+    );
     assert!(router.health(&id("limited")).unwrap().is_cooling_down());
     assert!(waits.lock().unwrap().is_empty());
     let usage = sent.completion().usage.expect("LiteLLM reports usage");
@@ -106,7 +110,11 @@ async fn the_sender_retries_a_real_proxys_429_elsewhere_and_takes_the_context_wi
     let mut content = String::new();
     while let Some(event) = tokio::time::timeout(BOUND, stream.next()).await.unwrap() {
         let chunk = event.expect("no error mid-stream").json().unwrap();
-        content.push_str(chunk["choices"][0]["delta"]["content"].as_str().unwrap_or(""));
+        content.push_str(
+            chunk["choices"][0]["delta"]["content"]
+                .as_str()
+                .unwrap_or(""),
+        );
     }
     assert_eq!(content, "Hello from gpt-4o (mock)");
     assert!(stream.is_done() && stream.is_reported());
@@ -127,10 +135,13 @@ async fn the_sender_retries_a_real_proxys_429_elsewhere_and_takes_the_context_wi
     );
 
     // A tool call passes through.
-    let sent = tokio::time::timeout(BOUND, sender.send(&client, &router, "tools", &ctx, &hello()))
-        .await
-        .unwrap()
-        .expect("the tool call answers");
+    let sent = tokio::time::timeout(
+        BOUND,
+        sender.send(&client, &router, "tools", &ctx, &hello()),
+    )
+    .await
+    .unwrap()
+    .expect("the tool call answers");
     let call = &sent.completion().body["choices"][0]["message"]["tool_calls"][0];
     assert_eq!(call["function"]["name"], "get_weather");
     assert_eq!(call["function"]["arguments"], r#"{"city":"Paris"}"#);
@@ -146,12 +157,19 @@ async fn the_sender_retries_a_real_proxys_429_elsewhere_and_takes_the_context_wi
     assert_eq!(error.status(), 429);
     assert!(error.is_rate_limited());
     assert!(
-        error.public_message().contains("this is a mock rate limit error"),
+        error
+            .public_message()
+            .contains("this is a mock rate limit error"),
         "{}",
         error.public_message()
     );
     assert!(!error.public_message().contains(&proxy.base_url()));
-    assert!(error.attempts().iter().all(|a| a.failure() == Some(FailureKind::RateLimit)));
+    assert!(
+        error
+            .attempts()
+            .iter()
+            .all(|a| a.failure() == Some(FailureKind::RateLimit))
+    );
     // A lone deployment rate limited without Retry-After: LiteLLM's backoff, 0.5 s then 1 s (no jitter).
     assert_eq!(
         *waits.lock().unwrap(),

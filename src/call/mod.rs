@@ -67,7 +67,7 @@
 //! never an allocation.
 
 pub mod endpoint;
-mod send;
+pub mod send;
 mod stream;
 mod tables;
 mod tools;

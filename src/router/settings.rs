@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use super::cooldown::AllowedFailsPolicy;
 use super::strategy::RoutingStrategy;
-use crate::error::RouteError;
 use crate::attempt::RetryPolicy;
+use crate::error::RouteError;
 
 /// Where an alias of `model_group_alias` points.
 #[derive(Debug, Clone, PartialEq, Eq)]

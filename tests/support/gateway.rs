@@ -57,12 +57,17 @@ pub fn example_binary(name: &str) -> PathBuf {
     let log_path = logs_dir().join(format!("build-{name}.log"));
     let log = File::create(&log_path).expect("create the build log");
     let mut cmd = Command::new(cargo);
-    cmd.args(["build", "--example", name, "--message-format=json-render-diagnostics"])
-        .current_dir(crate_dir())
-        .env("CARGO_TARGET_DIR", target_dir())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(log);
+    cmd.args([
+        "build",
+        "--example",
+        name,
+        "--message-format=json-render-diagnostics",
+    ])
+    .current_dir(crate_dir())
+    .env("CARGO_TARGET_DIR", target_dir())
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(log);
     let features = features();
     if !features.is_empty() {
         cmd.arg("--features").arg(features.join(","));
@@ -96,13 +101,20 @@ pub fn example_binary(name: &str) -> PathBuf {
         if started.elapsed() > BUILD_TIMEOUT {
             let _ = child.kill();
             let _ = child.wait();
-            panic!("building example {name} took over {} s; log: {}", BUILD_TIMEOUT.as_secs(), log_path.display());
+            panic!(
+                "building example {name} took over {} s; log: {}",
+                BUILD_TIMEOUT.as_secs(),
+                log_path.display()
+            );
         }
         thread::sleep(Duration::from_millis(100));
     };
     let executable = reader.join().expect("the cargo output reader");
     let log = fs::read_to_string(&log_path).unwrap_or_default();
-    assert!(status.success(), "cargo build --example {name} failed ({status}):\n{log}");
+    assert!(
+        status.success(),
+        "cargo build --example {name} failed ({status}):\n{log}"
+    );
     let path = executable
         .unwrap_or_else(|| panic!("cargo reported no executable for example {name}:\n{log}"));
     built.insert(name.to_string(), path.clone());
@@ -137,7 +149,9 @@ impl Gateway {
             cmd.env(k, v);
         }
         die_with_parent(&mut cmd);
-        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {}: {e}", exe.display()));
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", exe.display()));
         let stdout = child.stdout.take().expect("piped stdout");
         let (tx, rx) = mpsc::channel();
         thread::spawn(move || {

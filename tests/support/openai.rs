@@ -105,8 +105,8 @@ fn install_once() -> Result<PathBuf, String> {
         return Ok(venv);
     }
     let log_path = target_dir().join("openai-install.log");
-    let log =
-        File::create(&log_path).map_err(|e| format!("cannot create {}: {e}", log_path.display()))?;
+    let log = File::create(&log_path)
+        .map_err(|e| format!("cannot create {}: {e}", log_path.display()))?;
     let log_err = log.try_clone().map_err(|e| e.to_string())?;
     let script = openai_dir().join("install.sh");
     let _ = writeln!(
@@ -211,7 +211,8 @@ impl OpenAiClient {
             .answers
             .recv_timeout(ANSWER_TIMEOUT)
             .unwrap_or_else(|e| panic!("the openai client gave no answer to {command}: {e}"));
-        serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON from the client: {line}: {e}"))
+        serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("not JSON from the client: {line}: {e}"))
     }
 
     /// Closes its stdin (it exits), waits up to 5 s, then kills it by PID; reaps it. Idempotent.
