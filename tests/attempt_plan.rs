@@ -687,3 +687,25 @@ fn an_alias_request_takes_its_targets_fallbacks_and_retry_policy() {
     assert_eq!(attempts[0].group(), "al", "attempts name the name asked");
     assert_eq!(attempts[2].group(), "h");
 }
+
+#[test]
+fn a_plan_can_be_held_across_await_points_and_its_error_boxed() {
+    fn send<T: Send>() {}
+    fn error<T: std::error::Error + Send + Sync + 'static>() {}
+    send::<modelroute::Attempts<'static, 'static>>();
+    send::<modelroute::Answered<'static>>();
+    send::<Next>();
+    error::<AttemptError>();
+    let clock = Arc::new(ManualClock::new());
+    let r = router(&clock, RouterSettings::default(), vec![d("g", "a")]);
+    let error = drive(&r, &clock, "nope", always(FailureKind::Timeout))
+        .result
+        .unwrap_err();
+    let boxed: Box<dyn std::error::Error + Send + Sync> = Box::new(error);
+    assert!(
+        boxed
+            .to_string()
+            .starts_with("model `nope`: no deployment could take the request: `nope`: "),
+        "{boxed}"
+    );
+}
