@@ -50,18 +50,22 @@
 //!    the strategy as configured), among the deployments that have not failed this request yet while one
 //!    is eligible. A group whose name resolves to nothing, or whose deployments are all unavailable, is an
 //!    attempt without a deployment, decided on like a failure (LiteLLM's "no deployments available").
-//! 2. **Retries** of the group ([`retry`]): `num_retries` (default 2), or the count a `retry_policy` /
+//! 2. **Retries** of the group ([`retry`]): `num_retries` (default 2; the failed deployment's own
+//!    `litellm_params.num_retries` first), or the count a `retry_policy` /
 //!    `model_group_retry_policy` gives the class of the group's first failure; without a policy count, a
 //!    failure is retried only if LiteLLM would (not a 4xx other than 401/403 and 408/409/429, not when
 //!    every deployment of the group is cooling down). The delay: none when another deployment of the group
 //!    is healthy; else the server's `Retry-After` (up to 60 s) or an exponential backoff from 0.5 s to
-//!    8 s (at least `retry_after`), plus up to 0.75 s of jitter from the router's random source.
+//!    8 s (at least `retry_after`), plus up to 0.75 s of jitter from the router's random source. No wait
+//!    follows a group's last attempt (LiteLLM sleeps once more there; see the README's differences).
 //! 3. **Fallbacks**, once the group's retries are spent: `context_window_fallbacks` for a context-window
 //!    error and `content_policy_fallbacks` for a content-policy refusal when those lists are set (a set
 //!    list without an entry for the group ends the request there), else `fallbacks` with
-//!    `default_fallbacks` as its last `"*"` entry. The chain is looked up by the failed group's name, its
-//!    alias target and the group it resolved to, then by the requested model's, as LiteLLM does (see
-//!    [`chain`]). Each fallback group is tried with retries of its own, then its own fallbacks (or the rest
+//!    `default_fallbacks` as its last `"*"` entry. The chain is looked up by the failed group's name, then
+//!    by the requested model's, as LiteLLM does: a chain of the name's own first (exact, then without its
+//!    `provider/` prefix), the `"*"` one only when no name has its own. The alias target and the group a
+//!    name resolved to count as its names too (LiteLLM looks up the name asked only, so an alias loses
+//!    its target's fallbacks). Each fallback group is tried with retries of its own, then its own fallbacks (or the rest
 //!    of the requested model's chain), depth first; a group is never tried twice in one request.
 //!    `max_fallbacks` bounds the depth of that walk, not the length of one chain (LiteLLM counts one hop
 //!    per group tried but checks the count only when a group starts its fallbacks).
@@ -472,7 +476,7 @@ impl<'r, 'c> Attempts<'r, 'c> {
                         result: AttemptResult::NoDeployment(error),
                         cooled_down: false,
                     });
-                    self.decide(cause, None);
+                    self.decide(cause, None, None);
                 }
             }
         }
@@ -488,6 +492,7 @@ impl<'r, 'c> Attempts<'r, 'c> {
         let failure = failure.into();
         let cooled_down = self.router.report(&route, Outcome::failure(failure.kind));
         let id = route.id().clone();
+        let own_retries = deployment_retries(&route);
         drop(route);
         if self.outstanding.as_ref() != Some(&id) {
             return match self.done {
@@ -510,6 +515,7 @@ impl<'r, 'c> Attempts<'r, 'c> {
         self.decide(
             Cause::Failure(failure.kind.normalized()),
             failure.retry_after,
+            own_retries,
         )
     }
 
@@ -570,11 +576,19 @@ impl<'r, 'c> Attempts<'r, 'c> {
             result: AttemptResult::Abandoned,
             cooled_down: false,
         });
-        self.decide(Cause::Failure(FailureKind::Other), None);
+        self.decide(Cause::Failure(FailureKind::Other), None, None);
     }
 
     /// After a failure of the current group: retry it, or walk the fallbacks.
-    fn decide(&mut self, cause: Cause, server_retry_after: Option<Duration>) -> Decision {
+    ///
+    /// `own_retries` is the failed deployment's own `num_retries`: at a group's first failure it replaces
+    /// the router's (a retry policy's count still wins), as LiteLLM reads it off the exception.
+    fn decide(
+        &mut self,
+        cause: Cause,
+        server_retry_after: Option<Duration>,
+        own_retries: Option<u32>,
+    ) -> Decision {
         let router = self.router;
         let settings = router.settings();
         let Some(level) = self.levels.last() else {
@@ -599,7 +613,9 @@ impl<'r, 'c> Attempts<'r, 'c> {
                         all,
                     },
                     None => Budget {
-                        retries: settings.num_retries.unwrap_or(retry::DEFAULT_NUM_RETRIES),
+                        retries: own_retries
+                            .or(settings.num_retries)
+                            .unwrap_or(retry::DEFAULT_NUM_RETRIES),
                         by_policy: false,
                         all,
                     },
@@ -775,6 +791,17 @@ impl<'r, 'c> Attempts<'r, 'c> {
             _ => AttemptError::Failed { model, attempts },
         }
     }
+}
+
+/// A deployment's own `litellm_params.num_retries`, if it is a non-negative integer (LiteLLM's Router ignores
+/// a string there: checked in tests/parity_attempts.rs).
+fn deployment_retries(route: &Route) -> Option<u32> {
+    let n = route
+        .deployment()
+        .litellm_params()
+        .get("num_retries")?
+        .as_u64()?;
+    u32::try_from(n).ok()
 }
 
 /// The retry policy for a group: its `model_group_retry_policy` entry (by the first of its names that has

@@ -666,3 +666,46 @@ fn a_stream_failing_after_its_first_event_is_reported_and_not_retried() {
     assert!(health.is_cooling_down());
     assert_eq!(health.in_flight, 0);
 }
+
+#[test]
+fn an_alias_request_takes_its_targets_fallbacks_and_retry_policy() {
+    // A deliberate difference: LiteLLM looks both up by the name asked only, so a request through an alias
+    // neither falls back nor gets the target's policy.
+    let settings = RouterSettings::default()
+        .with_num_retries(0)
+        .with_alias("al", "g")
+        .with_fallbacks("g", ["h"])
+        .with_model_group_retry_policy("g", RetryPolicy::new().with_default(1));
+    let clock = Arc::new(ManualClock::new());
+    let r = router(&clock, settings, vec![d("g", "a"), d("h", "b")]);
+    let run = drive(&r, &clock, "al", |id| match id {
+        "a" => Err(Failure::new(FailureKind::InternalServer)),
+        _ => Ok(Duration::ZERO),
+    });
+    assert_eq!(run.tried, ["g/a", "g/a", "h/b"]);
+    let attempts = run.result.unwrap();
+    assert_eq!(attempts[0].group(), "al", "attempts name the name asked");
+    assert_eq!(attempts[2].group(), "h");
+}
+
+#[test]
+fn a_plan_can_be_held_across_await_points_and_its_error_boxed() {
+    fn send<T: Send>() {}
+    fn error<T: std::error::Error + Send + Sync + 'static>() {}
+    send::<modelroute::Attempts<'static, 'static>>();
+    send::<modelroute::Answered<'static>>();
+    send::<Next>();
+    error::<AttemptError>();
+    let clock = Arc::new(ManualClock::new());
+    let r = router(&clock, RouterSettings::default(), vec![d("g", "a")]);
+    let error = drive(&r, &clock, "nope", always(FailureKind::Timeout))
+        .result
+        .unwrap_err();
+    let boxed: Box<dyn std::error::Error + Send + Sync> = Box::new(error);
+    assert!(
+        boxed
+            .to_string()
+            .starts_with("model `nope`: no deployment could take the request: `nope`: "),
+        "{boxed}"
+    );
+}

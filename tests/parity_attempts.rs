@@ -79,6 +79,16 @@ fn scenario(
     }
 }
 
+/// With `litellm_params.num_retries` set on deployments.
+fn with_param(mut s: Scenario, retries: &[(&str, Value)]) -> Scenario {
+    for d in &mut s.model_list {
+        if let Some((_, n)) = retries.iter().find(|(id, _)| d["model_info"]["id"] == *id) {
+            d["litellm_params"]["num_retries"] = n.clone();
+        }
+    }
+    s
+}
+
 fn ok() -> Value {
     json!("success")
 }
@@ -326,6 +336,31 @@ fn scenarios() -> Vec<Scenario> {
                 group("g", &["a"], fails(408)),
                 group("h", &["b"], fails(408)),
             ],
+        ),
+        with_param(
+            scenario(
+                "a_deployments_own_num_retries_replaces_the_routers",
+                json!({"num_retries": 3, "fallbacks": [{"g": ["h"]}]}),
+                "g",
+                vec![
+                    group("g", &["a"], fails(500)),
+                    group("h", &["b"], fails(500)),
+                ],
+            ),
+            // LiteLLM's Router ignores a string.
+            &[("a", json!(1)), ("b", json!("0"))],
+        ),
+        with_param(
+            scenario(
+                "a_fallback_deployments_own_num_retries_counts_too",
+                json!({"num_retries": 3, "fallbacks": [{"g": ["h"]}]}),
+                "g",
+                vec![
+                    group("g", &["a"], fails(500)),
+                    group("h", &["b"], fails(500)),
+                ],
+            ),
+            &[("a", json!(0)), ("b", json!(1))],
         ),
         scenario(
             "a_policy_keeps_retrying_a_cooled_down_group",
@@ -609,4 +644,6 @@ parity!(
     a_retry_policy_count_of_zero_disables_retries,
     a_groups_own_retry_policy_replaces_the_routers,
     a_policy_keeps_retrying_a_cooled_down_group,
+    a_deployments_own_num_retries_replaces_the_routers,
+    a_fallback_deployments_own_num_retries_counts_too,
 );

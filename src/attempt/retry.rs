@@ -6,12 +6,12 @@
 //!   `DEFAULT_MAX_RETRIES`), unless a [`RetryPolicy`] has a count for the class of the group's *first*
 //!   failure: the group's entry of `model_group_retry_policy`, else `retry_policy`. A policy count is
 //!   obeyed as is; without one, each failure must also pass LiteLLM's `should_retry_this_error`
-//!   ([`should_retry`]).
-//! - **How long to wait** ([`delay`]): nothing when the group has more than one deployment and one of them
+//!   (`should_retry`).
+//! - **How long to wait**: nothing when the group has more than one deployment and one of them
 //!   is still healthy (another deployment takes the retry); else the server's `Retry-After` when it is
 //!   between 0 and 60 s (exclusive, inclusive), else an exponential backoff of 0.5 s × 2^(retry − 1), at
 //!   least `retry_after`, at most 8 s; plus a jitter of up to 0.75 s, drawn from the router's
-//!   [`RandomSource`](crate::router::RandomSource).
+//!   [`RandomSource`].
 
 use std::time::Duration;
 
