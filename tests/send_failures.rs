@@ -545,3 +545,21 @@ async fn a_deployment_of_a_provider_modelroute_does_not_call_is_skipped_for_anot
     assert_eq!(failures(sent.attempts()), [Some(FailureKind::Other), None]);
     assert_eq!(sent.attempts()[0].deployment(), Some(&id("bedrock")));
 }
+
+#[tokio::test]
+async fn a_model_name_over_the_routers_limit_is_a_400_and_reaches_no_deployment() {
+    let server = ok_server("unused").await;
+    let router = router(json!({"model_list": [deployment("g", "only", &server.url(), json!({}))]}));
+    let (sender, _waits) = sender();
+    let client = reqwest::Client::new();
+    let name = "g".repeat(2_000);
+
+    let error = sender
+        .send(&client, &router, &name, &ctx(), &body())
+        .await
+        .unwrap_err();
+    assert_eq!(error.status(), 400);
+    let route_error = error.attempt_error().and_then(|e| e.route_error());
+    assert!(route_error.is_some_and(|e| e.is_name_too_long()), "{error}");
+    assert!(server.requests().is_empty());
+}
