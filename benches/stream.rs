@@ -7,6 +7,9 @@
 //! - whole stream: bare = send + read every chunk; modelroute = `ChatCall::stream` + every `StreamEvent`
 //!   (SSE parsing, the chunk peek for errors and usage, `[DONE]`).
 //!
+//! - the same through `Sender::send_stream` (a router with one deployment: the attempt plan, the route, the
+//!   call, and the report of the outcome when the stream ends), next to `ChatCall::stream`.
+//!
 //! Criterion reports each; then an interleaved run (bare and modelroute alternating, 7 batches, medians of the
 //! fastest batch) prints the added time to the first event and per event. Bars: 50 µs, 2 µs.
 
@@ -16,8 +19,9 @@ use std::time::{Duration, Instant};
 use axum::body::{Body, Bytes};
 use criterion::{Criterion, criterion_group};
 use futures_util::StreamExt;
-use modelroute::Deployment;
-use modelroute::call::{ChatCall, Endpoint};
+use modelroute::call::{ChatCall, Endpoint, Sender, Sleep};
+use modelroute::router::RequestContext;
+use modelroute::{Deployment, Router};
 use serde_json::json;
 use tokio::runtime::Runtime;
 
@@ -73,6 +77,8 @@ struct Bench {
     url: String,
     call: ChatCall,
     body: serde_json::Value,
+    router: Router,
+    sender: Sender,
 }
 
 impl Bench {
@@ -86,6 +92,8 @@ impl Bench {
             url: format!("{base}/v1/chat/completions"),
             call: ChatCall::new(endpoint),
             body: json!({"model": "m", "messages": [{"role": "user", "content": "hello"}]}),
+            router: Router::new([d]).unwrap(),
+            sender: Sender::new(|d| -> Sleep { Box::pin(tokio::time::sleep(d)) }),
         }
     }
 
@@ -121,6 +129,29 @@ impl Bench {
     async fn lib_first(&self) -> usize {
         let mut s = self.call.stream(&self.client, &self.body).await.unwrap();
         s.next().await.unwrap().unwrap().data().len()
+    }
+
+    async fn send_first(&self) -> usize {
+        let ctx = RequestContext::new();
+        let mut s = (self.sender)
+            .send_stream(&self.client, &self.router, "g", &ctx, &self.body)
+            .await
+            .unwrap();
+        s.next().await.unwrap().unwrap().data().len()
+    }
+
+    async fn send_all(&self) -> usize {
+        let ctx = RequestContext::new();
+        let mut s = (self.sender)
+            .send_stream(&self.client, &self.router, "g", &ctx, &self.body)
+            .await
+            .unwrap();
+        let mut n = 0;
+        while let Some(e) = s.next().await {
+            n += e.unwrap().data().len();
+        }
+        assert!(s.is_reported());
+        n
     }
 
     async fn lib_all(&self) -> usize {
@@ -170,13 +201,16 @@ fn run(c: &mut Criterion, rt: &Runtime, b: &Bench, name: &str) {
     g.bench_function("first_event/modelroute", |x| {
         x.iter(|| black_box(rt.block_on(b.lib_first())))
     });
+    g.bench_function("first_event/sender", |x| {
+        x.iter(|| black_box(rt.block_on(b.send_first())))
+    });
     g.finish();
 
     // Interleaved, each side after its own complete read (so both reuse a pooled connection): the machine's
     // load hits both alike.
-    let mut best: Option<[Duration; 4]> = None;
+    let mut best: Option<[Duration; 6]> = None;
     for _batch in 0..7 {
-        let mut samples: [Vec<Duration>; 4] = Default::default();
+        let mut samples: [Vec<Duration>; 6] = Default::default();
         for _ in 0..60 {
             let t = Instant::now();
             black_box(rt.block_on(b.bare_all()));
@@ -190,6 +224,12 @@ fn run(c: &mut Criterion, rt: &Runtime, b: &Bench, name: &str) {
             let t = Instant::now();
             black_box(rt.block_on(b.lib_first()));
             samples[1].push(t.elapsed());
+            let t = Instant::now();
+            black_box(rt.block_on(b.send_all()));
+            samples[5].push(t.elapsed());
+            let t = Instant::now();
+            black_box(rt.block_on(b.send_first()));
+            samples[4].push(t.elapsed());
         }
         let medians = samples.map(|mut v| {
             v.sort();
@@ -199,7 +239,14 @@ fn run(c: &mut Criterion, rt: &Runtime, b: &Bench, name: &str) {
             best = Some(medians);
         }
     }
-    let [bare_first, lib_first, bare_all, lib_all] = best.unwrap();
+    let [
+        bare_first,
+        lib_first,
+        bare_all,
+        lib_all,
+        send_first,
+        send_all,
+    ] = best.unwrap();
     let added_first = lib_first.saturating_sub(bare_first);
     let added_all = lib_all.saturating_sub(bare_all);
     let per_event = added_all.saturating_sub(added_first) / EVENTS as u32;
@@ -213,6 +260,12 @@ fn run(c: &mut Criterion, rt: &Runtime, b: &Bench, name: &str) {
         "1,000 events    bare {bare_all:>10.2?}  modelroute {lib_all:>10.2?}  added {added_all:>9.2?}"
     );
     println!("per event added {per_event:>9.2?}  (bar 2 µs)");
+    println!(
+        "Sender::send_stream over ChatCall::stream: first event {send_first:>10.2?} (+{:.2?}), 1,000 events \
+         {send_all:>10.2?} (+{:.2?})",
+        send_first.saturating_sub(lib_first),
+        send_all.saturating_sub(lib_all)
+    );
 }
 
 criterion_group!(benches, bench);

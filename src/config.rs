@@ -5,7 +5,8 @@
 //!   `ttft_percentile`), `default_max_parallel_requests`,
 //!   `model_group_alias`, `fallbacks`, `context_window_fallbacks`, `content_policy_fallbacks`,
 //!   `default_fallbacks`, `allowed_fails`, `allowed_fails_policy`, `cooldown_time`, `disable_cooldowns`,
-//!   `num_retries`, `max_fallbacks`, `enable_tag_filtering`, `tag_filtering_match_any`,
+//!   `num_retries`, `retry_after`, `retry_policy`, `model_group_retry_policy`, `max_fallbacks`,
+//!   `enable_tag_filtering`, `tag_filtering_match_any`,
 //!   `enable_pre_call_checks`, from `router_settings` or `litellm_settings` (the former wins, as on
 //!   LiteLLM's proxy). Every other key is ignored. An `allowed_fails_policy` key LiteLLM does not know is an
 //!   error (LiteLLM ignores it, leaving the class it meant uncovered).
@@ -59,6 +60,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
+use crate::attempt::RetryPolicy;
 use crate::deployment::{Deployment, DeploymentId, json_type};
 use crate::env::{Environment, ProcessEnv};
 use crate::error::{ConfigError, EntryError};
@@ -470,6 +472,17 @@ impl<'e> ConfigLoader<'e> {
                 }
                 "disable_cooldowns" => s.disable_cooldowns = boolean(&field, value)?,
                 "num_retries" => s.num_retries = Some(count(&field, value)?),
+                "retry_after" => {
+                    s.retry_after = Duration::from_secs_f64(non_negative(&field, value)?)
+                }
+                "retry_policy" => s.retry_policy = Some(retry_policy(&field, value)?),
+                "model_group_retry_policy" => {
+                    for (group, policy) in object(&field, value)? {
+                        let f = format!("{field}.{group}");
+                        s.model_group_retry_policy
+                            .insert(group.clone(), retry_policy(&f, policy)?);
+                    }
+                }
                 "max_fallbacks" => s.max_fallbacks = count(&field, value)? as usize,
                 "enable_tag_filtering" => s.enable_tag_filtering = boolean(&field, value)?,
                 "default_max_parallel_requests" => {
@@ -482,6 +495,18 @@ impl<'e> ConfigLoader<'e> {
         }
         Ok(())
     }
+}
+
+/// A LiteLLM `RetryPolicy` mapping; an unknown key is an error naming it.
+fn retry_policy(field: &str, value: &Value) -> Result<RetryPolicy, ConfigError> {
+    RetryPolicy::from_json(value).map_err(|e| match e.key() {
+        Some(key) => setting_error(
+            &format!("{field}.{key}"),
+            "one of LiteLLM's RetryPolicy keys, with a non-negative integer",
+            map_value(value, key),
+        ),
+        None => setting_error(field, "a mapping", value),
+    })
 }
 
 /// `value[key]` (for naming the type of a refused entry); `null` when absent.

@@ -9,8 +9,13 @@ use std::sync::Arc;
 #[cfg(feature = "openai")]
 mod call;
 #[cfg(feature = "openai")]
+mod send;
+#[cfg(feature = "openai")]
 #[cfg_attr(docsrs, doc(cfg(feature = "openai")))]
 pub use call::CallError;
+#[cfg(feature = "openai")]
+#[cfg_attr(docsrs, doc(cfg(feature = "openai")))]
+pub use send::SendError;
 
 /// A base URL that cannot identify a server. See [`BaseUrl`](crate::BaseUrl).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -841,6 +846,155 @@ impl RouteError {
             RouteError::NoDeployment { .. }
             | RouteError::ModelNameTooLong { .. }
             | RouteError::ContextWindowExceeded { .. } => None,
+        }
+    }
+}
+
+/// An attempt plan ([`Attempts`](crate::attempt::Attempts)) that ran out: every retry and fallback it
+/// allowed was tried, and none succeeded. Lists every attempt, in order.
+///
+/// Its *cause* is the requested model's last attempt: LiteLLM raises that group's error whatever its
+/// fallbacks answered, so a gateway answers as the requested model failed (a context-window error stays one
+/// even if the fallback then timed out). The predicates read the cause.
+///
+/// ```
+/// use modelroute::attempt::Next;
+/// use modelroute::router::{FailureKind, RequestContext, RouterSettings};
+/// use modelroute::{Deployment, Router};
+/// let router = Router::builder()
+///     .settings(RouterSettings::default().with_num_retries(0))
+///     .deployment(Deployment::new("gpt-4o", "openai/gpt-4o")?.with_id("a")?)
+///     .build()?;
+/// let mut plan = router.attempts("gpt-4o", &RequestContext::new());
+/// let Next::Try(route) = plan.next_step() else { unreachable!() };
+/// plan.failed(route, FailureKind::ContextWindowExceeded);
+/// let Next::Stop(error) = plan.next_step() else { unreachable!() };
+/// assert!(error.is_context_window_exceeded());
+/// assert_eq!(error.attempts().len(), 1);
+/// assert_eq!(error.to_string(), "model `gpt-4o`: no attempt succeeded: `gpt-4o` deployment `a`: ContextWindowExceededError (400)");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AttemptError {
+    /// The requested model's last attempt reached a deployment, which failed.
+    #[error("model `{model}`: no attempt succeeded: {}", fmt_attempts(.attempts))]
+    Failed {
+        /// The model requested.
+        model: String,
+        /// Every attempt, in order.
+        attempts: Vec<crate::attempt::Attempt>,
+    },
+    /// The requested model's last attempt found no deployment to call: the name resolves to nothing, or
+    /// every deployment of its group is blocked, cooling down, filtered out or too small for the request.
+    #[error("model `{model}`: no deployment could take the request: {}", fmt_attempts(.attempts))]
+    NoDeployment {
+        /// The model requested.
+        model: String,
+        /// Every attempt, in order.
+        attempts: Vec<crate::attempt::Attempt>,
+    },
+}
+
+fn fmt_attempts(attempts: &[crate::attempt::Attempt]) -> String {
+    attempts
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl AttemptError {
+    /// The model requested.
+    pub fn model(&self) -> &str {
+        match self {
+            AttemptError::Failed { model, .. } | AttemptError::NoDeployment { model, .. } => model,
+        }
+    }
+    /// Every attempt, in order.
+    pub fn attempts(&self) -> &[crate::attempt::Attempt] {
+        match self {
+            AttemptError::Failed { attempts, .. } | AttemptError::NoDeployment { attempts, .. } => {
+                attempts
+            }
+        }
+    }
+    /// The requested model's last attempt.
+    pub fn cause(&self) -> Option<&crate::attempt::Attempt> {
+        self.attempts()
+            .iter()
+            .rev()
+            .find(|a| a.group() == self.model())
+    }
+    /// The cause's failure class, if a deployment failed.
+    pub fn failure(&self) -> Option<crate::router::FailureKind> {
+        self.cause().and_then(|a| a.failure())
+    }
+    /// The cause's routing error, if no deployment could be called.
+    pub fn route_error(&self) -> Option<&RouteError> {
+        match self.cause().map(|a| a.result()) {
+            Some(crate::attempt::AttemptResult::NoDeployment(e)) => Some(e),
+            _ => None,
+        }
+    }
+    /// No deployment serves the requested name (nor a default fallback).
+    pub fn is_not_found(&self) -> bool {
+        self.route_error().is_some_and(RouteError::is_not_found)
+    }
+    /// Every deployment of the requested group was blocked, cooling down or filtered out.
+    pub fn is_unavailable(&self) -> bool {
+        self.route_error().is_some_and(RouteError::is_unavailable)
+    }
+    /// The request is too long for the requested model (its answer, or the pre-call checks).
+    pub fn is_context_window_exceeded(&self) -> bool {
+        self.failure()
+            .is_some_and(|k| k.normalized() == crate::router::FailureKind::ContextWindowExceeded)
+            || self
+                .route_error()
+                .is_some_and(RouteError::is_context_window_exceeded)
+    }
+    /// The requested model's provider refused the content.
+    pub fn is_content_policy_violation(&self) -> bool {
+        self.failure()
+            .is_some_and(|k| k.normalized() == crate::router::FailureKind::ContentPolicyViolation)
+    }
+    /// The requested model was rate limited.
+    pub fn is_rate_limited(&self) -> bool {
+        self.failure()
+            .is_some_and(|k| k.normalized() == crate::router::FailureKind::RateLimit)
+    }
+    /// When to try again: the server's `Retry-After` of the cause, or when the first cooldown of the
+    /// requested group ends.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self.cause().map(|a| a.result()) {
+            Some(crate::attempt::AttemptResult::Failed(f)) => f.retry_after,
+            Some(crate::attempt::AttemptResult::NoDeployment(e)) => e.retry_after(),
+            _ => None,
+        }
+    }
+}
+
+/// A `retry_policy` that cannot be read ([`RetryPolicy::from_json`](crate::attempt::RetryPolicy::from_json)).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RetryPolicyError {
+    /// Not a mapping.
+    #[error("a retry policy must be a mapping")]
+    NotAMapping,
+    /// A key that names no class.
+    #[error("`{0}` is not a RetryPolicy key (expected one of {keys})", keys = crate::attempt::RetryPolicy::KEYS.join(", "))]
+    UnknownKey(String),
+    /// A value that is not a non-negative integer (`null` is allowed: no entry).
+    #[error("`{0}` must be a non-negative integer")]
+    NotACount(String),
+}
+
+impl RetryPolicyError {
+    /// The key at fault, if one is.
+    pub fn key(&self) -> Option<&str> {
+        match self {
+            RetryPolicyError::NotAMapping => None,
+            RetryPolicyError::UnknownKey(k) | RetryPolicyError::NotACount(k) => Some(k),
         }
     }
 }

@@ -59,6 +59,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 
+pub mod attempt;
 pub mod base_url;
 pub mod cache;
 #[cfg(feature = "openai")]
@@ -80,6 +81,9 @@ pub mod router;
 pub mod secret;
 mod trace;
 
+pub use attempt::{
+    Answered, Attempt, AttemptResult, Attempts, Decision, Failure, Next, RetryPolicy,
+};
 pub use base_url::BaseUrl;
 pub use cache::{
     Availability, CacheKey, ListSource, ModelCache, ModelCacheOptions, ModelList, RefreshProblem,
@@ -89,13 +93,14 @@ pub use catalog::ModelCatalog;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::RouterConfig;
 pub use deployment::{Deployment, DeploymentId, LiteLlmParams, ModelInfo};
+pub use error::{
+    AttemptError, BaseUrlError, CacheError, CatalogError, ChangeError, ConfigError,
+    DeploymentError, DiscoveryError, DiskIssue, EntryError, NumberProblem, ParseError,
+    PatternError, RouteError,
+};
 #[cfg(feature = "openai")]
 #[cfg_attr(docsrs, doc(cfg(feature = "openai")))]
-pub use error::CallError;
-pub use error::{
-    BaseUrlError, CacheError, CatalogError, ChangeError, ConfigError, DeploymentError,
-    DiscoveryError, DiskIssue, EntryError, NumberProblem, ParseError, PatternError, RouteError,
-};
+pub use error::{CallError, SendError};
 pub use pattern::{MatchedDeployment, Pattern, PatternMatch, PatternRouter};
 pub use provider::{
     DetailsMissing, LiteLlm, LmStudio, ModelDescriptor, ModelKind, Ollama, Pricing, Provider,

@@ -104,6 +104,7 @@ use self::sharded::Sharded;
 use self::state::{Group, GroupKey, Member, MemberDefaults, State};
 use self::strategy::StrategyInput;
 use self::usage::{LimitCheck, LimitRule, WallNow};
+use crate::attempt::Attempts;
 use crate::catalog::ModelCatalog;
 use crate::clock::{Clock, SystemClock};
 use crate::config::RouterConfig;
@@ -683,6 +684,17 @@ impl Router {
     /// resolution, filtering and picking. A name longer than [`RouterSettings::max_model_name_len`] (1 KiB
     /// by default) is a [`RouteError::ModelNameTooLong`], before any lookup.
     pub fn route(&self, model: &str, ctx: &RequestContext<'_>) -> Result<Route, RouteError> {
+        self.route_avoiding(model, ctx, &[])
+    }
+
+    /// [`Router::route`], except that the strategy picks among the eligible deployments not in `avoid`
+    /// while there is one (the attempt plan's deployments that already failed the request).
+    pub(crate) fn route_avoiding(
+        &self,
+        model: &str,
+        ctx: &RequestContext<'_>,
+        avoid: &[DeploymentId],
+    ) -> Result<Route, RouteError> {
         self.settings.check_model_name(model)?;
         let state = self.state.read();
         // 1. Resolve the name to one group: alias, team names, exact name, wildcards, default fallbacks.
@@ -698,7 +710,7 @@ impl Router {
                 Ok(rule) => rule,
                 Err(refusal) => return Err(self.unavailable(model, &found, &request, refusal)),
             };
-            // 3. Pick one with the strategy.
+            // 3. Pick one with the strategy, among those that have not failed the request yet if any.
             let input = StrategyInput {
                 strategy: self.settings.routing_strategy,
                 rng: &*self.rng,
@@ -711,7 +723,17 @@ impl Router {
                 },
                 usage: request.limits.map(|l| (l.now, l.rule.ttl_secs)),
             };
-            let member = &members[strategy::pick(&input, members, rule.count, |m| rule.accepts(m))];
+            let fresh = |m: &Member| rule.accepts(m) && !avoid.contains(m.id());
+            let fresh_count = match avoid {
+                [] => rule.count,
+                _ => members.iter().filter(|m| fresh(m)).count(),
+            };
+            let index = if fresh_count > 0 {
+                strategy::pick(&input, members, fresh_count, fresh)
+            } else {
+                strategy::pick(&input, members, rule.count, |m| rule.accepts(m))
+            };
+            let member = &members[index];
             // 4. Take its slot and count the request; another thread may have taken the last one meanwhile.
             let Some(guard) = self.admit(member, &request) else {
                 request = self.request(ctx);
@@ -740,6 +762,18 @@ impl Router {
             }
             _ => Some(guard),
         }
+    }
+
+    /// The attempt plan for a request of `model`: it yields the routes to try, takes back how each went
+    /// (reporting it), and decides retries, their delays and fallbacks as LiteLLM does. No I/O, no sleeping:
+    /// see [`attempt`](crate::attempt).
+    pub fn attempts<'r, 'c>(&'r self, model: &str, ctx: &RequestContext<'c>) -> Attempts<'r, 'c> {
+        Attempts::new(self, model, *ctx)
+    }
+
+    /// The router's source of randomness (the attempt plan's jitter).
+    pub(crate) fn random(&self) -> &dyn RandomSource {
+        &*self.rng
     }
 
     /// What `model` resolves to and which deployments could take it now, without picking one. A name

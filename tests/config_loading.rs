@@ -395,6 +395,26 @@ fn bad_settings_name_their_field() {
             r#"{"router_settings": {"enable_pre_call_checks": 1}}"#,
             "router_settings.enable_pre_call_checks",
         ),
+        (
+            r#"{"router_settings": {"retry_policy": {"RateLimitErrorRetry": 3}}}"#,
+            "router_settings.retry_policy.RateLimitErrorRetry",
+        ),
+        (
+            r#"{"router_settings": {"retry_policy": {"TimeoutErrorRetries": 1.5}}}"#,
+            "router_settings.retry_policy.TimeoutErrorRetries",
+        ),
+        (
+            r#"{"router_settings": {"model_group_retry_policy": {"gpt-4o": {"DefaultRetries": -1}}}}"#,
+            "router_settings.model_group_retry_policy.gpt-4o.DefaultRetries",
+        ),
+        (
+            r#"{"router_settings": {"model_group_retry_policy": {"gpt-4o": 3}}}"#,
+            "router_settings.model_group_retry_policy.gpt-4o",
+        ),
+        (
+            r#"{"router_settings": {"retry_after": "5s"}}"#,
+            "router_settings.retry_after",
+        ),
     ];
     for (text, field) in cases {
         let err = RouterConfig::from_json(text).unwrap_err();
@@ -573,4 +593,38 @@ fn cooldown_pre_call_and_tag_settings_load_as_litellm_names_them() {
     let defaults = RouterConfig::from_json("{}").unwrap();
     assert!(defaults.settings().tag_filtering_match_any);
     assert!(!defaults.settings().enable_pre_call_checks);
+}
+
+#[test]
+fn retry_settings_load_as_litellm_names_them() {
+    let config = RouterConfig::from_json(
+        r#"{"router_settings": {
+            "num_retries": 4,
+            "retry_after": 1.5,
+            "max_fallbacks": 2,
+            "retry_policy": {"RateLimitErrorRetries": 5, "BadRequestErrorRetries": 0, "TimeoutErrorRetries": null},
+            "model_group_retry_policy": {"gpt-4o": {"DefaultRetries": 1}}
+        }, "litellm_settings": {"num_retries": 9}}"#,
+    )
+    .unwrap();
+    let s = config.settings();
+    assert_eq!(s.num_retries, Some(4), "router_settings wins");
+    assert_eq!(s.retry_after, Duration::from_millis(1500));
+    assert_eq!(s.max_fallbacks, 2);
+    let policy = s.retry_policy.expect("a policy");
+    assert_eq!(policy.retries(FailureKind::RateLimit), Some(5));
+    assert_eq!(policy.retries(FailureKind::ContextWindowExceeded), Some(0));
+    assert_eq!(policy.retries(FailureKind::Timeout), None);
+    let group = &s.model_group_retry_policy["gpt-4o"];
+    assert_eq!(group.retries(FailureKind::Timeout), Some(1));
+
+    let defaults = RouterConfig::from_json("{}").unwrap();
+    let d = defaults.settings();
+    assert_eq!(
+        d.num_retries, None,
+        "unset: the attempt plan takes LiteLLM's 2"
+    );
+    assert_eq!(d.retry_after, Duration::ZERO);
+    assert_eq!(d.max_fallbacks, 5);
+    assert!(d.retry_policy.is_none() && d.model_group_retry_policy.is_empty());
 }

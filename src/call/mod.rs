@@ -67,6 +67,7 @@
 //! never an allocation.
 
 pub mod endpoint;
+pub mod send;
 mod stream;
 mod tables;
 mod tools;
@@ -82,10 +83,11 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 pub use self::endpoint::{ApiProvider, Endpoint, is_litellm_setting, is_openai_model};
+pub use self::send::{Sender, Sent, SentStream};
 pub use self::stream::{ChatStream, StreamEvent};
 pub use self::tables::{LITELLM_SETTINGS, OPENAI_CHAT_MODELS};
 pub use self::tools::{ToolCall, ToolCallAssembler, ToolCallError};
-pub use crate::error::CallError;
+pub use crate::error::{CallError, SendError};
 use crate::router::Route;
 use crate::secret::Secret;
 
@@ -342,6 +344,12 @@ impl ChatCall {
     /// Uses your runtime's timer for stream timeouts (see the [module docs](self#timeouts-without-a-runtime)).
     pub fn with_timer(mut self, timer: impl Timer) -> Self {
         self.timer = Some(Arc::new(timer));
+        self
+    }
+
+    /// [`ChatCall::with_timer`] with a timer already shared.
+    pub(crate) fn with_shared_timer(mut self, timer: Arc<dyn Timer>) -> Self {
+        self.timer = Some(timer);
         self
     }
 

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use super::cooldown::AllowedFailsPolicy;
 use super::strategy::RoutingStrategy;
+use crate::attempt::RetryPolicy;
 use crate::error::RouteError;
 
 /// Where an alias of `model_group_alias` points.
@@ -94,10 +95,18 @@ pub struct RouterSettings {
     pub cooldown_time: Duration,
     /// `disable_cooldowns`.
     pub disable_cooldowns: bool,
-    /// `num_retries`: how many times the caller should retry one group before its fallbacks (not used by
-    /// the router itself; carried in [`FallbackPlan`](super::FallbackPlan)).
+    /// `num_retries`: how many times the [attempt plan](crate::attempt) retries a group before its
+    /// fallbacks; unset, LiteLLM's default, 2 ([`DEFAULT_NUM_RETRIES`](crate::attempt::retry::DEFAULT_NUM_RETRIES)).
     pub num_retries: Option<u32>,
-    /// `max_fallbacks`: the longest fallback plan (default 5).
+    /// `retry_after`: the shortest backoff between two retries of a group that has no healthy deployment
+    /// left (default 0; LiteLLM caps every backoff at 8 s, this one too).
+    pub retry_after: Duration,
+    /// `retry_policy`: retries per class of failure, instead of `num_retries`.
+    pub retry_policy: Option<RetryPolicy>,
+    /// `model_group_retry_policy`: a group's own retry policy (it replaces `retry_policy` for that group).
+    pub model_group_retry_policy: HashMap<String, RetryPolicy>,
+    /// `max_fallbacks`: how deep the attempt plan's walk of fallback chains goes (default 5; see the
+    /// [attempt plan](crate::attempt)), and the longest [`FallbackPlan`](super::FallbackPlan).
     pub max_fallbacks: usize,
     /// `enable_tag_filtering`: filter deployments by `litellm_params.tags` against the request's tags (a
     /// group's `model_info.enable_tag_filtering` overrides it; see [`tags`](super::tags)).
@@ -133,6 +142,9 @@ impl Default for RouterSettings {
             cooldown_time: Duration::from_secs(5),
             disable_cooldowns: false,
             num_retries: None,
+            retry_after: Duration::ZERO,
+            retry_policy: None,
+            model_group_retry_policy: HashMap::new(),
             max_fallbacks: 5,
             enable_tag_filtering: false,
             max_model_name_len: 1024,
@@ -211,6 +223,71 @@ impl RouterSettings {
     {
         self.fallbacks
             .push((group.into(), to.into_iter().map(Into::into).collect()));
+        self
+    }
+
+    /// With `context_window_fallbacks` for `group` (tried after a context-window error).
+    pub fn with_context_window_fallbacks<I, S>(mut self, group: impl Into<String>, to: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.context_window_fallbacks
+            .push((group.into(), to.into_iter().map(Into::into).collect()));
+        self
+    }
+
+    /// With `content_policy_fallbacks` for `group` (tried after a content-policy refusal).
+    pub fn with_content_policy_fallbacks<I, S>(mut self, group: impl Into<String>, to: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.content_policy_fallbacks
+            .push((group.into(), to.into_iter().map(Into::into).collect()));
+        self
+    }
+
+    /// With `num_retries`.
+    pub fn with_num_retries(mut self, retries: u32) -> Self {
+        self.num_retries = Some(retries);
+        self
+    }
+
+    /// With `retry_after`: the shortest backoff between retries.
+    pub fn with_retry_after(mut self, at_least: Duration) -> Self {
+        self.retry_after = at_least;
+        self
+    }
+
+    /// With `retry_policy`.
+    ///
+    /// ```
+    /// use modelroute::attempt::RetryPolicy;
+    /// use modelroute::router::{FailureKind, RouterSettings};
+    /// let settings = RouterSettings::default()
+    ///     .with_retry_policy(RetryPolicy::new().with(FailureKind::RateLimit, 5))
+    ///     .with_model_group_retry_policy("gpt-4o", RetryPolicy::new().with_default(0));
+    /// assert_eq!(settings.retry_policy.unwrap().retries(FailureKind::RateLimit), Some(5));
+    /// ```
+    pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry_policy = Some(policy);
+        self
+    }
+
+    /// With a retry policy of `group`'s own (`model_group_retry_policy`).
+    pub fn with_model_group_retry_policy(
+        mut self,
+        group: impl Into<String>,
+        policy: RetryPolicy,
+    ) -> Self {
+        self.model_group_retry_policy.insert(group.into(), policy);
+        self
+    }
+
+    /// With `max_fallbacks`.
+    pub fn with_max_fallbacks(mut self, max: usize) -> Self {
+        self.max_fallbacks = max;
         self
     }
 

@@ -186,6 +186,9 @@ pub enum Piece {
     Data(String),
     /// Wait this long.
     Wait(Duration),
+    /// Wait until the test says so (`notify_one`; a notification sent before is kept): a cut that comes
+    /// only after the client has read what came before, whatever the timing.
+    WaitFor(Arc<tokio::sync::Notify>),
     /// Break the connection (the body ends with an error: the client sees an incomplete body).
     Cut,
 }
@@ -198,6 +201,10 @@ pub fn streamed_response(pieces: Vec<Piece>) -> Response {
             Piece::Data(d) => Some(Ok(Bytes::from(format!("data: {d}\n\n")))),
             Piece::Wait(d) => {
                 tokio::time::sleep(d).await;
+                None
+            }
+            Piece::WaitFor(go) => {
+                go.notified().await;
                 None
             }
             Piece::Cut => Some(Err(std::io::Error::other("cut on purpose"))),
