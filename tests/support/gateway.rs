@@ -17,7 +17,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use super::litellm::{crate_dir, target_dir};
-use super::openai::die_with_parent;
+use super::process::die_with_parent;
 
 /// How long building an example may take (a cold build on a busy machine).
 const BUILD_TIMEOUT: Duration = Duration::from_secs(15 * 60);

@@ -15,7 +15,6 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Write};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{OnceLock, mpsc};
@@ -24,6 +23,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+
+use super::process::die_with_parent;
 
 use super::litellm::{crate_dir, target_dir};
 
@@ -236,31 +237,5 @@ impl OpenAiClient {
 impl Drop for OpenAiClient {
     fn drop(&mut self) {
         self.stop();
-    }
-}
-
-/// Sets `PR_SET_PDEATHSIG = SIGKILL` in the child, so it does not outlive a test process that dies.
-#[allow(unsafe_code)]
-pub(crate) fn die_with_parent(cmd: &mut Command) {
-    let parent = std::process::id();
-    // SAFETY: the closure runs in the forked child before exec and only calls async-signal-safe functions
-    // (prctl, getppid) without allocating.
-    unsafe {
-        cmd.pre_exec(move || {
-            if libc::prctl(
-                libc::PR_SET_PDEATHSIG,
-                libc::SIGKILL as libc::c_ulong,
-                0,
-                0,
-                0,
-            ) == -1
-            {
-                return Err(io::Error::last_os_error());
-            }
-            if libc::getppid() as u32 != parent {
-                return Err(io::Error::from_raw_os_error(libc::ESRCH));
-            }
-            Ok(())
-        });
     }
 }
