@@ -6,15 +6,16 @@
 //! - **Cooldown propagation**: one replica reports a failure that cools a deployment down; the time until each
 //!   of the 3 others sees [`DeploymentHealth::is_cooling_down`] (a fresh deployment per round; rounds start at
 //!   random moments, so they fall anywhere in the poll interval). 100 rounds, over 10,000 deployments.
-//! - **Model-list propagation**: [`Fleet::publish`] of a new version (1% of its deployments changed), until
+//! - **Model-list propagation**: [`Fleet::publish`] of a new version (2% of its deployments changed), until
 //!   every replica's [`FleetHealth::list_version`] is that version (it has reconciled to it). 50 rounds with
 //!   1,000 deployments, 10 with 10,000.
-//! - **Fleet-wide `rpm`**: `usage-based-routing-v2`, a deployment with `rpm` 100 or 1,000 alone in its group,
+//! - **Fleet-wide `rpm`**: `usage-based-routing-v2`, a deployment with `rpm` 100, 1,000 or 10 alone in its group,
 //!   4 replicas each trying a route every 0.5 ms for 3 s inside one Redis minute (all 4 busy, or one busy and
 //!   three idle): requests served against the limit (overshoot, unused capacity), and the pool Redis granted.
 //!
-//! `cargo bench --bench fleet --features redis` (about 40 s). Plain `main`: figures are printed, nothing is
-//! asserted but that the limit was never exceeded.
+//! `cargo bench --all-features --bench fleet` (about 40 s). Plain `main`: figures are printed, nothing is
+//! asserted but that the limit was never exceeded. `cargo bench --all-features --bench fleet -- minute` runs only
+//! (a'): cooldowns and rate-limited routes at the start of a Redis minute (waits for one: up to a minute).
 //!
 //! [`DeploymentHealth::is_cooling_down`]: modelroute::router::DeploymentHealth::is_cooling_down
 //! [`FleetHealth::list_version`]: modelroute::fleet::FleetHealth::list_version
@@ -103,7 +104,7 @@ fn replicas(
 }
 
 /// `n` deployments: groups `model-<g>` of two (`exact-<g>-0`, `exact-<g>-1`), and from 8,000 on wildcard
-/// providers. `changed` (a version number) sets `rpm` on 1% of them, so two versions differ by 2%.
+/// providers. `version` sets `rpm` on 1% of them, so two versions differ in 2%.
 fn list(n: usize, version: u64) -> Vec<Arc<Deployment>> {
     (0..n)
         .map(|i| {
@@ -396,7 +397,7 @@ fn redis_ms(rt: &Runtime, conn: &mut ConnectionManager) -> u64 {
 /// (c) `rpm` across the fleet: served against the limit in one Redis minute.
 fn rpm_accuracy(rt: &Runtime, redis: &RedisServer) {
     const LOAD: Duration = Duration::from_secs(3);
-    let cases: [(u64, usize); 4] = [(100, 4), (1_000, 4), (100, 1), (1_000, 1)];
+    let cases: [(u64, usize); 6] = [(100, 4), (1_000, 4), (100, 1), (1_000, 1), (10, 4), (10, 1)];
     let list: Vec<Arc<Deployment>> = cases
         .iter()
         .enumerate()

@@ -34,7 +34,8 @@ use std::time::{Duration, Instant};
 use sha2::{Digest, Sha256};
 
 use super::process::{
-    die_with_parent, free_port, has_exited, port_accepts, signal_group, spawn_from_long_lived_thread, tail,
+    die_with_parent, free_port, has_exited, port_accepts, signal_group,
+    spawn_from_long_lived_thread, tail,
 };
 
 /// How long a proxy may take to answer `/health/liveliness` (override: `MODELROUTE_LITELLM_START_TIMEOUT_SECS`).

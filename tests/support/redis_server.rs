@@ -33,7 +33,8 @@ use std::time::{Duration, Instant};
 
 use super::litellm::target_dir;
 use super::process::{
-    die_with_parent, free_port, has_exited, port_accepts, signal_group, spawn_from_long_lived_thread, tail,
+    die_with_parent, free_port, has_exited, port_accepts, signal_group,
+    spawn_from_long_lived_thread, tail,
 };
 
 /// How long a server may take to answer `PING`.
@@ -113,18 +114,24 @@ impl RedisServer {
     /// assertions that must not go through the client under test). Bounded by 2 s timeouts.
     pub fn raw(&self, args: &[&str]) -> String {
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, self.port));
-        let mut stream =
-            TcpStream::connect_timeout(&addr, Duration::from_secs(2)).expect("connect to redis-server");
-        stream.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2))
+            .expect("connect to redis-server");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(2)))
+            .unwrap();
         let mut request = format!("*{}\r\n", args.len());
         for arg in args {
             request.push_str(&format!("${}\r\n{arg}\r\n", arg.len()));
         }
-        stream.write_all(request.as_bytes()).expect("write to redis-server");
+        stream
+            .write_all(request.as_bytes())
+            .expect("write to redis-server");
         let mut reply = Vec::new();
         let mut buf = [0u8; 4096];
         // One reply: read until a read would block briefly (replies here are small).
-        stream.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
         loop {
             match stream.read(&mut buf) {
                 Ok(0) => break,
@@ -141,14 +148,20 @@ impl RedisServer {
         let log = File::create(&log_path).expect("create redis.log");
         let log_err = log.try_clone().expect("clone redis.log");
         let mut cmd = Command::new(&self.binary);
-        cmd.args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--dir"])
-            .arg(self.dir.path())
-            .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
-            .args(["--protected-mode", "no"])
-            .stdin(Stdio::null())
-            .stdout(log)
-            .stderr(log_err)
-            .process_group(0);
+        cmd.args([
+            "--port",
+            &self.port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+        ])
+        .arg(self.dir.path())
+        .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+        .args(["--protected-mode", "no"])
+        .stdin(Stdio::null())
+        .stdout(log)
+        .stderr(log_err)
+        .process_group(0);
         die_with_parent(&mut cmd);
         let child = spawn_from_long_lived_thread(cmd)
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", self.binary.display()));
@@ -160,7 +173,11 @@ impl RedisServer {
                 return;
             }
             if has_exited(self.pid) || Instant::now() > deadline {
-                let why = if has_exited(self.pid) { "exited" } else { "did not answer PING in time" };
+                let why = if has_exited(self.pid) {
+                    "exited"
+                } else {
+                    "did not answer PING in time"
+                };
                 let log = tail(&log_path, 30);
                 self.terminate(libc::SIGKILL);
                 panic!("redis-server on port {} {why}; its log:\n{log}", self.port);
@@ -170,7 +187,9 @@ impl RedisServer {
     }
 
     fn terminate(&mut self, signal: libc::c_int) {
-        let Some(mut child) = self.child.take() else { return };
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
         if !has_exited(self.pid) {
             signal_group(self.pid, signal);
             let deadline = Instant::now() + STOP_GRACE;
@@ -255,8 +274,12 @@ fn install_once() -> Result<PathBuf, String> {
     }
     let log_path = target_dir().join("redis-install.log");
     let started = Instant::now();
-    for args in [&["update"][..], &["install", "-y", "--no-install-recommends", "redis-server"][..]] {
-        let log = File::create(&log_path).map_err(|e| format!("cannot create {}: {e}", log_path.display()))?;
+    for args in [
+        &["update"][..],
+        &["install", "-y", "--no-install-recommends", "redis-server"][..],
+    ] {
+        let log = File::create(&log_path)
+            .map_err(|e| format!("cannot create {}: {e}", log_path.display()))?;
         let log_err = log.try_clone().map_err(|e| e.to_string())?;
         let mut child = Command::new("apt-get")
             .args(args)
@@ -281,10 +304,14 @@ fn install_once() -> Result<PathBuf, String> {
             if started.elapsed() > INSTALL_TIMEOUT {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(format!("installing redis-server took over {} s", INSTALL_TIMEOUT.as_secs()));
+                return Err(format!(
+                    "installing redis-server took over {} s",
+                    INSTALL_TIMEOUT.as_secs()
+                ));
             }
             thread::sleep(Duration::from_millis(200));
         }
     }
-    find_binary().ok_or_else(|| "apt-get installed redis-server but no redis-server binary was found".into())
+    find_binary()
+        .ok_or_else(|| "apt-get installed redis-server but no redis-server binary was found".into())
 }
