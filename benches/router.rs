@@ -5,9 +5,14 @@
 //! - `reconcile` of the 10,000 with 1% changed (and 0% changed) vs building a router from scratch;
 //! - the strategies on one group of 10,000 deployments: `usage-based-routing-v2` and `latency-based-routing`
 //!   against `simple-shuffle` (bar: at most 1.5x), and a report with token counts under
-//!   `usage-based-routing-v2` against a plain report (bar: at most 2x).
+//!   `usage-based-routing-v2` against a plain report (bar: at most 2x);
+//! - with feature `redis`: `route` on a replica of a fleet (its sync task running against a local
+//!   `redis-server`) against the same router without a fleet, under `simple-shuffle` and
+//!   `usage-based-routing-v2` (bar: at most 1.2x; `router/fleet.rs`).
 //!
 //! After criterion's report, a short fixed-size measurement prints the ratios (best of 7 rounds).
+//! `cargo bench --bench router -- strategies` runs only the strategies, and
+//! `cargo bench --all-features --bench router -- fleet` only the fleet comparison.
 
 use std::collections::HashMap;
 use std::hint::black_box;
@@ -19,6 +24,14 @@ use modelroute::router::{
     ChangeSet, Outcome, RequestContext, RouterSettings, RoutingStrategy, Usage,
 };
 use modelroute::{Deployment, PatternRouter, Router};
+
+#[cfg(feature = "redis")]
+#[path = "router/fleet.rs"]
+mod fleet;
+// The test harness's real `redis-server` (installed when missing, stopped by PID).
+#[cfg(feature = "redis")]
+#[path = "../tests/support/mod.rs"]
+mod support;
 
 const N: usize = 10_000;
 const NONE: RequestContext<'static> = RequestContext::new();
@@ -495,10 +508,34 @@ fn strategy_ratios() {
 
 criterion_group!(benches, bench);
 
+/// The fleet comparison: its own fixture (a redis-server and the sync tasks run only meanwhile), criterion's
+/// group, then the ratios.
+#[cfg(feature = "redis")]
+fn fleet_part() {
+    let f = fleet::fixture();
+    let mut c = Criterion::default().configure_from_args();
+    fleet::bench(&mut c, &f);
+    fleet::ratios(&f);
+}
+
 fn main() {
+    let mode = |word: &str| std::env::args().any(|a| a == word);
+    // `cargo bench --all-features --bench router -- fleet` runs only the fleet comparison and its ratios.
+    if mode("fleet") {
+        #[cfg(feature = "redis")]
+        fleet_part();
+        #[cfg(not(feature = "redis"))]
+        println!(
+            "the fleet comparison needs feature `redis` (cargo bench --all-features --bench router -- fleet)"
+        );
+        criterion::Criterion::default()
+            .configure_from_args()
+            .final_summary();
+        return;
+    }
     benches();
     // `cargo bench --bench router -- strategies` runs only the strategy benchmarks and their ratios.
-    if std::env::args().any(|a| a == "strategies") {
+    if mode("strategies") {
         strategy_ratios();
         criterion::Criterion::default()
             .configure_from_args()
@@ -506,6 +543,8 @@ fn main() {
         return;
     }
     ratios();
+    #[cfg(feature = "redis")]
+    fleet_part();
     criterion::Criterion::default()
         .configure_from_args()
         .final_summary();
