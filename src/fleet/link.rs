@@ -69,9 +69,11 @@ pub(crate) struct Link {
     urgent: AtomicBool,
     waker: AtomicWaker,
     connected: AtomicBool,
-    /// Redis time (ms) at `anchor_at`, for naming the current minute on the route path without I/O.
-    anchor_redis_ms: AtomicU64,
-    anchor_at: Mutex<Option<Instant>>,
+    /// When this link was made: the origin of `offset_ms`.
+    origin: Instant,
+    /// Redis time (ms) minus the milliseconds since `origin`, as of the last exchange (0: none yet). One
+    /// atomic load names the current minute on the route path, without I/O or a lock.
+    offset_ms: AtomicU64,
     pub health: Mutex<FleetHealth>,
 }
 
@@ -83,8 +85,8 @@ impl Link {
             urgent: AtomicBool::new(false),
             waker: AtomicWaker::new(),
             connected: AtomicBool::new(false),
-            anchor_redis_ms: AtomicU64::new(0),
-            anchor_at: Mutex::new(None),
+            origin: Instant::now(),
+            offset_ms: AtomicU64::new(0),
             health: Mutex::new(FleetHealth {
                 connected: false,
                 consecutive_failures: 0,
@@ -114,15 +116,17 @@ impl Link {
 
     /// Records Redis's time as read at `at`.
     pub(crate) fn anchor(&self, redis_ms: u64, at: Instant) {
-        *self.anchor_at.lock() = Some(at);
-        self.anchor_redis_ms.store(redis_ms, Ordering::Release);
+        let since = at.saturating_duration_since(self.origin).as_millis() as u64;
+        self.offset_ms
+            .store(redis_ms.saturating_sub(since).max(1), Ordering::Release);
     }
 
     /// Redis's time (ms) at `now`, estimated from the last anchor (`None` before the first exchange).
+    #[inline]
     pub(crate) fn redis_ms(&self, now: Instant) -> Option<u64> {
-        let at = (*self.anchor_at.lock())?;
-        let base = self.anchor_redis_ms.load(Ordering::Acquire);
-        Some(base + now.saturating_duration_since(at).as_millis() as u64)
+        let offset = self.offset_ms.load(Ordering::Acquire);
+        (offset != 0)
+            .then(|| offset + now.saturating_duration_since(self.origin).as_millis() as u64)
     }
 
     /// A cooldown started here: sent at once.

@@ -89,17 +89,6 @@ pub(crate) struct Poll {
     pub gap: bool,
 }
 
-/// The outcome of a lease request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Lease {
-    /// Units granted (0 when the window's limit is used up).
-    pub granted: u64,
-    /// The window the grant is for (minutes since the Unix epoch, Redis time).
-    pub window: u64,
-    /// Redis time (ms) when the lease was granted.
-    pub now_ms: u64,
-}
-
 /// The Redis store of one fleet, for one replica.
 #[derive(Debug, Clone)]
 pub(crate) struct Store {
@@ -175,59 +164,53 @@ impl Store {
         Ok((now, flat))
     }
 
-    /// Leases up to `want` requests of deployment `id` in the current minute, never more than `limit` across the
-    /// fleet in that minute (requests already leased by any replica count).
+    /// Leases requests of several deployments in the current minute, in one script call: for each
+    /// `(id, limit, want)`, up to `want`, never more than `limit` across the fleet in that minute (requests
+    /// already leased by any replica count). Returns the minute and what each was granted, in order.
     pub(crate) async fn lease_requests<C: ConnectionLike>(
         &self,
         conn: &mut C,
-        id: &str,
-        limit: u64,
-        want: u64,
-    ) -> RedisResult<Lease> {
-        self.lease(conn, &format!("r:{id}"), limit, want).await
-    }
-
-    async fn lease<C: ConnectionLike>(
-        &self,
-        conn: &mut C,
-        field: &str,
-        limit: u64,
-        want: u64,
-    ) -> RedisResult<Lease> {
+        requests: &[(&str, u64, u64)],
+    ) -> RedisResult<(u64, Vec<u64>)> {
         // The window key is named after Redis's minute, which only the script knows: the client names the key
         // from its estimate, and the script refuses (returns -1) when the estimate is off, with the right window.
         static SRC: &str = "
-            local window = math.floor(now / tonumber(ARGV[4]))
-            if tostring(window) ~= ARGV[5] then return {-1, window, now} end
-            local used = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
-            local grant = math.min(tonumber(ARGV[3]), tonumber(ARGV[2]) - used)
-            if grant < 0 then grant = 0 end
-            if grant > 0 then redis.call('HINCRBY', KEYS[1], ARGV[1], grant) end
-            redis.call('PEXPIRE', KEYS[1], 2 * tonumber(ARGV[4]))
-            return {grant, window, now}";
+            local window = math.floor(now / tonumber(ARGV[1]))
+            if tostring(window) ~= ARGV[2] then return {-1, window} end
+            local out = {window, now}
+            for i = 3, #ARGV, 3 do
+              local field = ARGV[i]
+              local used = tonumber(redis.call('HGET', KEYS[1], field) or '0')
+              local grant = math.min(tonumber(ARGV[i + 2]), tonumber(ARGV[i + 1]) - used)
+              if grant < 0 then grant = 0 end
+              if grant > 0 then redis.call('HINCRBY', KEYS[1], field, grant) end
+              out[#out + 1] = grant
+            end
+            redis.call('PEXPIRE', KEYS[1], 2 * tonumber(ARGV[1]))
+            return out";
+        let script = script(&format!("{NOW}{SRC}"));
         let mut window = self.now_ms(conn).await? / WINDOW_MS;
         for _ in 0..3 {
-            let (granted, actual, now_ms): (i64, u64, u64) = script(&format!("{NOW}{SRC}"))
-                .key(self.keys.usage(window))
-                .arg(field)
-                .arg(limit)
-                .arg(want)
-                .arg(WINDOW_MS)
-                .arg(window)
-                .invoke_async(conn)
-                .await?;
-            if granted >= 0 {
-                return Ok(Lease {
-                    granted: granted as u64,
-                    window: actual,
-                    now_ms,
-                });
+            let mut invocation = script.key(self.keys.usage(window));
+            invocation.arg(WINDOW_MS).arg(window);
+            for (id, limit, want) in requests {
+                invocation.arg(format!("r:{id}")).arg(*limit).arg(*want);
             }
-            window = actual;
+            let reply: Vec<i64> = invocation.invoke_async(conn).await?;
+            match reply.as_slice() {
+                [-1, actual, ..] => window = *actual as u64,
+                [actual, _now, grants @ ..] if grants.len() == requests.len() => {
+                    return Ok((
+                        *actual as u64,
+                        grants.iter().map(|g| (*g).max(0) as u64).collect(),
+                    ));
+                }
+                _ => break,
+            }
         }
         Err(redis::RedisError::from((
             redis::ErrorKind::Client,
-            "the Redis minute kept changing while leasing",
+            "unexpected reply to a lease, or the Redis minute kept changing",
         )))
     }
 

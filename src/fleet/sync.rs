@@ -19,6 +19,8 @@ use crate::error::FleetError;
 const POLL_COUNT: usize = 1_000;
 /// A replica that took nothing from an allowance for this many polls gives what is left back to the pool.
 const IDLE_POLLS_BEFORE_RETURN: u32 = 20;
+/// Below this `rpm`, an idle replica keeps none of the limit (see `lease`).
+const IDLE_KEEP_MIN_RPM: u64 = 50;
 /// Polls to wait before asking an empty pool again in the same window.
 const EXHAUSTED_RETRY_POLLS: u32 = 10;
 
@@ -300,7 +302,9 @@ impl<'a, R: Replica> SyncTask<'a, R> {
         let limited: Vec<RouterLimits> = self.replica.limited();
         self.leases
             .retain(|id, _| limited.iter().any(|l| &l.id == id));
-        for limits in limited {
+        // What each deployment needs this round; the leases go to Redis in one script call.
+        let mut wanted: Vec<(&RouterLimits, u64)> = Vec::new();
+        for limits in &limited {
             let rpm = limits.rpm;
             let state = self.leases.entry(limits.id.clone()).or_default();
             let allowance = &limits.stats.shared.allowance;
@@ -312,20 +316,22 @@ impl<'a, R: Replica> SyncTask<'a, R> {
             } else {
                 0
             };
-            // An idle replica keeps one request (so its next request is not refused while it leases) and gives
-            // the rest back to the pool for the busy ones.
-            if state.idle_polls >= IDLE_POLLS_BEFORE_RETURN && remaining > 1 {
+            // An idle replica gives its requests back to the pool for the busy ones. It keeps one (so its next
+            // request is not refused while it leases) only where the limit is large enough for every replica
+            // to keep one without starving a busy one (`rpm` of 50 or more).
+            let keep = u64::from(rpm >= IDLE_KEEP_MIN_RPM);
+            if state.idle_polls >= IDLE_POLLS_BEFORE_RETURN && remaining > keep {
                 let back = allowance.take_back(window);
-                if back > 1 {
+                if back > keep {
                     self.store
-                        .return_requests(conn, limits.id.as_str(), window, back - 1)
+                        .return_requests(conn, limits.id.as_str(), window, back - keep)
                         .await?;
                 }
-                allowance.grant(window, 1.min(back));
+                allowance.grant(window, keep.min(back));
                 continue;
             }
-            // Enough for one more poll interval of demand: nothing to do.
-            if remaining >= demand.max(1) {
+            // Enough for one more poll interval of demand (or idle and holding what it keeps): nothing to do.
+            if remaining >= demand.max(keep) {
                 continue;
             }
             if let Some((empty, retry_in)) = state.exhausted.as_mut()
@@ -337,22 +343,29 @@ impl<'a, R: Replica> SyncTask<'a, R> {
             }
             // Lease for two poll intervals of demand, at least one block (1/20 of the limit) when busy.
             let target = if demand == 0 {
-                1
+                keep
             } else {
                 (2 * demand).max((rpm / 20).max(1))
             }
             .min(rpm);
-            let lease = self
-                .store
-                .lease_requests(
-                    conn,
-                    limits.id.as_str(),
-                    rpm,
-                    target.saturating_sub(remaining).max(1),
-                )
-                .await?;
-            allowance.grant(lease.window, lease.granted);
-            state.exhausted = (lease.granted == 0).then_some((lease.window, EXHAUSTED_RETRY_POLLS));
+            let want = target.saturating_sub(remaining);
+            if want > 0 {
+                wanted.push((limits, want));
+            }
+        }
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        let requests: Vec<(&str, u64, u64)> = wanted
+            .iter()
+            .map(|(limits, want)| (limits.id.as_str(), limits.rpm, *want))
+            .collect();
+        let (leased_window, grants) = self.store.lease_requests(conn, &requests).await?;
+        for ((limits, _), granted) in wanted.iter().zip(grants) {
+            limits.stats.shared.allowance.grant(leased_window, granted);
+            if let Some(state) = self.leases.get_mut(&limits.id) {
+                state.exhausted = (granted == 0).then_some((leased_window, EXHAUSTED_RETRY_POLLS));
+            }
         }
         Ok(())
     }
