@@ -62,12 +62,15 @@
 mod fallback;
 mod filter;
 mod health;
+mod model_provider;
+mod resolve;
 mod settings;
 mod sharded;
 pub(crate) mod state;
 mod strategy;
 
 use std::borrow::Cow;
+use std::cell::OnceCell;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Instant;
@@ -75,19 +78,22 @@ use std::time::Instant;
 pub use self::fallback::{FallbackPlan, FallbackSource};
 pub use self::filter::CandidateStatus;
 pub use self::health::{DeploymentHealth, FailureKind, Outcome};
+pub use self::model_provider::ModelProviders;
+pub use self::resolve::{MatchKind, Tried};
 pub use self::settings::{AliasTarget, FallbackKind, RouterSettings};
 pub use self::strategy::{RandomSource, RoutingStrategy, SplitMix64, UnknownStrategy};
 
 use self::filter::Eligibility;
 use self::health::{CooldownRule, InFlight, Stats};
+use self::resolve::Found;
 use self::sharded::Sharded;
-use self::state::{Group, GroupKey, Member, State};
+use self::state::{GroupKey, Member, State};
 use self::strategy::StrategyInput;
 use crate::clock::{Clock, SystemClock};
 use crate::config::RouterConfig;
 use crate::deployment::{Deployment, DeploymentId};
 use crate::error::{ChangeError, RouteError};
-use crate::pattern::{Pattern, PatternMatch, PatternRouter};
+use crate::pattern::PatternRouter;
 
 /// Who is asking: the team (for team public names and team wildcards) and the request's tags (for tag
 /// filtering). Borrowed, so building one allocates nothing.
@@ -131,92 +137,13 @@ impl<'a> RequestContext<'a> {
     }
 }
 
-/// How the requested name matched a group.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum MatchKind {
-    /// An exact `model_name`.
-    Exact,
-    /// A global wildcard pattern.
-    Wildcard {
-        /// The pattern.
-        pattern: Pattern,
-    },
-    /// A team's public model name (`model_info.team_public_model_name`).
-    TeamName {
-        /// The team.
-        team: Arc<str>,
-    },
-    /// A team's wildcard public name.
-    TeamWildcard {
-        /// The team.
-        team: Arc<str>,
-        /// The pattern.
-        pattern: Pattern,
-    },
-}
-
-/// One step of resolution that found nothing (see [`RouteError::NoDeployment`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Tried {
-    /// `model_group_alias` mapped the request to `target`.
-    Alias {
-        /// The requested name.
-        alias: String,
-        /// What it stands for.
-        target: String,
-    },
-    /// The team's public names.
-    TeamName {
-        /// The team.
-        team: String,
-        /// The name looked up.
-        name: String,
-    },
-    /// The team's wildcard public names.
-    TeamWildcard {
-        /// The team.
-        team: String,
-        /// The name looked up.
-        name: String,
-    },
-    /// The exact `model_name`s.
-    Exact {
-        /// The name looked up.
-        name: String,
-    },
-    /// The global wildcards.
-    Wildcard {
-        /// The name looked up.
-        name: String,
-    },
-    /// A default fallback group (looked up by team, exact name, then wildcards).
-    DefaultFallback {
-        /// The group.
-        name: String,
-    },
-}
-
-impl fmt::Display for Tried {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Tried::Alias { alias, target } => write!(f, "alias `{alias}` -> `{target}`"),
-            Tried::TeamName { team, name } => write!(f, "team `{team}` model `{name}`"),
-            Tried::TeamWildcard { team, name } => write!(f, "team `{team}` wildcards for `{name}`"),
-            Tried::Exact { name } => write!(f, "model_name `{name}`"),
-            Tried::Wildcard { name } => write!(f, "wildcards for `{name}`"),
-            Tried::DefaultFallback { name } => write!(f, "default fallback `{name}`"),
-        }
-    }
-}
-
 /// Why a route was chosen: how the name resolved and how the deployment was picked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RouteReason {
     matched: MatchKind,
     group: Arc<str>,
     alias: Option<Arc<str>>,
+    retried_as: Option<Arc<str>>,
     default_fallback: bool,
     strategy: RoutingStrategy,
     eligible: usize,
@@ -228,13 +155,28 @@ impl RouteReason {
     pub fn matched(&self) -> &MatchKind {
         &self.matched
     }
-    /// The group: the model name, public name or pattern that matched.
+    /// The group: the model name, public name or pattern that matched (for a deployment id, the deployment's
+    /// model name; for a `litellm_params.model`, that model).
     pub fn group(&self) -> &str {
         &self.group
     }
     /// The alias the request used, if any.
     pub fn alias(&self) -> Option<&str> {
         self.alias.as_deref()
+    }
+    /// The name a wildcard matched when it matched only after LiteLLM's provider retry: `openai/gpt-4o-mini`
+    /// for a request of `gpt-4o-mini` (see [`ModelProviders`]).
+    ///
+    /// ```
+    /// use modelroute::{Deployment, Router, router::RequestContext};
+    /// let router = Router::new([Deployment::new("openai/*", "openai/*")?])?;
+    /// let route = router.route("gpt-4o-mini", &RequestContext::new())?;
+    /// assert_eq!(route.model(), "openai/gpt-4o-mini");
+    /// assert_eq!(route.reason().retried_as(), Some("openai/gpt-4o-mini"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn retried_as(&self) -> Option<&str> {
+        self.retried_as.as_deref()
     }
     /// Whether the request resolved to nothing and was routed to a `default_fallbacks` group.
     pub fn is_default_fallback(&self) -> bool {
@@ -269,6 +211,11 @@ impl fmt::Display for RouteReason {
             MatchKind::TeamWildcard { team, pattern } => {
                 write!(f, "team `{team}` wildcard `{pattern}`")?
             }
+            MatchKind::DeploymentId => write!(f, "deployment id (model `{}`)", self.group)?,
+            MatchKind::LitellmModel => write!(f, "litellm_params.model `{}`", self.group)?,
+        }
+        if let Some(retried) = &self.retried_as {
+            write!(f, " as `{retried}`")?;
         }
         write!(
             f,
@@ -426,6 +373,8 @@ pub struct Router {
     /// alias -> (alias, target), shared with routes.
     aliases: std::collections::HashMap<Box<str>, (Arc<str>, Arc<str>)>,
     default_fallbacks: Vec<Arc<str>>,
+    /// The provider of a bare name, for the provider retry of wildcard resolution.
+    model_providers: ModelProviders,
     rule: CooldownRule,
     clock: Arc<dyn Clock>,
     epoch: Instant,
@@ -441,18 +390,9 @@ impl fmt::Debug for Router {
     }
 }
 
-/// A found group, before filtering and picking.
-struct Found<'a> {
-    group: &'a Group,
-    matched: MatchKind,
-    pattern_match: Option<PatternMatch<'a>>,
-    alias: Option<Arc<str>>,
-    default_fallback: bool,
-}
-
 impl Found<'_> {
     /// The concrete model of `member`: for a wildcard match, `litellm_params.model` filled with the captures
-    /// ([`PatternMatch::fill`]). `None` when it is `litellm_params.model` itself.
+    /// ([`PatternMatch::fill`](crate::pattern::PatternMatch::fill)). `None` when it is `litellm_params.model` itself.
     fn concrete_model(&self, member: &Member) -> Option<String> {
         let pm = self.pattern_match.as_ref()?;
         match pm.fill(member.deployment.litellm_params().model()) {
@@ -461,15 +401,16 @@ impl Found<'_> {
         }
     }
 
-    fn reason(&self, strategy: RoutingStrategy, eligible: usize) -> RouteReason {
+    fn reason(&self, requested: &str, strategy: RoutingStrategy, eligible: usize) -> RouteReason {
         RouteReason {
             matched: self.matched.clone(),
-            group: self.group.name.clone(),
+            group: self.name(),
             alias: self.alias.clone(),
+            retried_as: self.retried_as(requested),
             default_fallback: self.default_fallback,
             strategy,
             eligible,
-            total: self.group.members.len(),
+            total: self.members().len(),
         }
     }
 }
@@ -507,6 +448,11 @@ impl Router {
     /// The settings.
     pub fn settings(&self) -> &RouterSettings {
         &self.settings
+    }
+
+    /// The providers of bare model names used by the provider retry of wildcard resolution.
+    pub fn model_providers(&self) -> &ModelProviders {
+        &self.model_providers
     }
 
     /// Number of deployments.
@@ -553,14 +499,24 @@ impl Router {
     /// resolution, filtering and picking.
     pub fn route(&self, model: &str, ctx: &RequestContext<'_>) -> Result<Route, RouteError> {
         let state = self.state.read();
-        // 1. Resolve the name to one group: alias, team names, exact name, wildcards, default fallbacks.
-        let Some(found) = self.resolve(&state, model, ctx) else {
+        // 1. Resolve the name to one group: deployment id, alias, team names, exact name, wildcards (with the
+        //    provider retry), litellm_params.model, default fallbacks.
+        let scratch = OnceCell::new();
+        let Some(found) = self.resolve(&state, model, ctx, &scratch) else {
             return Err(self.not_found(model, ctx));
         };
-        // 2. Keep what may take the request: not blocked, not cooling down, tags, lowest order.
         let now = self.now_ns();
+        let members = found.members();
+        if found.is_pinned() {
+            // A deployment asked for by id is taken as asked (LiteLLM): only `blocked` refuses it.
+            let member = &members[0];
+            if member.deployment.model_info().blocked() {
+                return Err(self.unavailable(model, &found, now, None));
+            }
+            return Ok(self.route_to(model, &found, member, 1));
+        }
+        // 2. Keep what may take the request: not blocked, not cooling down, tags, lowest order.
         let tags = self.tag_filter(ctx);
-        let members = &found.group.members;
         let Some(rule) = Eligibility::compute(members, now, tags) else {
             return Err(self.unavailable(model, &found, now, tags));
         };
@@ -568,112 +524,66 @@ impl Router {
         let input = StrategyInput {
             strategy: self.settings.routing_strategy,
             rng: &*self.rng,
-            round_robin: &found.group.round_robin,
+            round_robin: found.round_robin(),
             latency_buffer: self.settings.lowest_latency_buffer,
         };
         let member = &members[strategy::pick(&input, members, rule.count, |m| rule.accepts(m))];
-        // 4. The concrete model name; the route counts as in flight until dropped.
-        Ok(Route {
+        Ok(self.route_to(model, &found, member, rule.count))
+    }
+
+    /// 4. The route to `member`: its concrete model name; it counts as in flight until dropped.
+    fn route_to(&self, model: &str, found: &Found<'_>, member: &Member, eligible: usize) -> Route {
+        Route {
             deployment: member.deployment.clone(),
             model: found.concrete_model(member).map(Into::into),
-            reason: found.reason(self.settings.routing_strategy, rule.count),
+            reason: found.reason(model, self.settings.routing_strategy, eligible),
             wildcard: member.wildcard,
             guard: InFlight::start(member.stats.clone()),
-        })
+        }
     }
 
     /// What `model` resolves to and which deployments could take it now, without picking one.
     pub fn explain(&self, model: &str, ctx: &RequestContext<'_>) -> Result<Resolution, RouteError> {
         let state = self.state.read();
-        let Some(found) = self.resolve(&state, model, ctx) else {
+        let scratch = OnceCell::new();
+        let Some(found) = self.resolve(&state, model, ctx, &scratch) else {
             return Err(self.not_found(model, ctx));
         };
         let now = self.now_ns();
         let tags = self.tag_filter(ctx);
-        let members = &found.group.members;
-        let rule = Eligibility::compute(members, now, tags);
-        let candidates = members
+        let members = found.members();
+        let pinned = found.is_pinned();
+        let rule = if pinned {
+            None
+        } else {
+            Eligibility::compute(members, now, tags)
+        };
+        let availability = |m: &Member| match pinned {
+            true if m.deployment.model_info().blocked() => CandidateStatus::Blocked,
+            true => CandidateStatus::Available,
+            false => filter::availability(m, rule.as_ref(), now, tags),
+        };
+        let candidates: Vec<Candidate> = members
             .iter()
             .map(|m| Candidate {
                 deployment: m.deployment.clone(),
                 model: found
                     .concrete_model(m)
                     .unwrap_or_else(|| m.deployment.litellm_params().model().to_string()),
-                availability: filter::availability(m, rule.as_ref(), now, tags),
+                availability: availability(m),
             })
             .collect();
+        let eligible = match (pinned, rule) {
+            (true, _) => candidates
+                .iter()
+                .filter(|c| c.availability == CandidateStatus::Available)
+                .count(),
+            (false, rule) => rule.map_or(0, |r| r.count),
+        };
         Ok(Resolution {
-            reason: found.reason(self.settings.routing_strategy, rule.map_or(0, |r| r.count)),
+            reason: found.reason(model, self.settings.routing_strategy, eligible),
             candidates,
         })
-    }
-
-    /// Alias, then the name itself, then each default fallback.
-    fn resolve<'a>(
-        &'a self,
-        state: &'a State,
-        model: &'a str,
-        ctx: &RequestContext<'_>,
-    ) -> Option<Found<'a>> {
-        let aliased = if self.aliases.is_empty() {
-            None
-        } else {
-            self.aliases.get(model)
-        };
-        let (name, alias) = match aliased {
-            Some((alias, target)) => (&**target, Some(alias.clone())),
-            None => (model, None),
-        };
-        if let Some(mut found) = lookup(state, name, ctx.team) {
-            found.alias = alias;
-            return Some(found);
-        }
-        self.default_fallbacks.iter().find_map(|group| {
-            let mut found = lookup(state, group, ctx.team)?;
-            found.default_fallback = true;
-            Some(found)
-        })
-    }
-
-    fn not_found(&self, model: &str, ctx: &RequestContext<'_>) -> RouteError {
-        let mut tried = Vec::new();
-        let name = match self.aliases.get(model) {
-            Some((_, target)) => {
-                tried.push(Tried::Alias {
-                    alias: model.to_string(),
-                    target: target.to_string(),
-                });
-                &**target
-            }
-            None => model,
-        };
-        if let Some(team) = ctx.team {
-            tried.push(Tried::TeamName {
-                team: team.to_string(),
-                name: name.to_string(),
-            });
-            tried.push(Tried::TeamWildcard {
-                team: team.to_string(),
-                name: name.to_string(),
-            });
-        }
-        tried.push(Tried::Exact {
-            name: name.to_string(),
-        });
-        tried.push(Tried::Wildcard {
-            name: name.to_string(),
-        });
-        tried.extend(
-            self.default_fallbacks
-                .iter()
-                .map(|g| Tried::DefaultFallback {
-                    name: g.to_string(),
-                }),
-        );
-        RouteError::NoDeployment {
-            model: model.to_string(),
-            tried,
-        }
     }
 
     fn unavailable(
@@ -683,11 +593,11 @@ impl Router {
         now: u64,
         tags: Option<&[&str]>,
     ) -> RouteError {
-        let why = filter::unavailable(&found.group.members, now, tags);
+        let why = filter::unavailable(found.members(), now, tags);
         RouteError::NoneAvailable {
             model: model.to_string(),
-            group: found.group.name.to_string(),
-            total: found.group.members.len(),
+            group: found.name().to_string(),
+            total: found.members().len(),
             blocked: why.blocked,
             cooling_down: why.cooling_down,
             tag_mismatch: why.tag_mismatch,
@@ -736,8 +646,9 @@ impl Router {
         let target = self.aliases.get(model).map(|(_, t)| t.to_string());
         let group = {
             let state = self.state.read();
-            self.resolve(&state, model, &RequestContext::new())
-                .map(|f| f.group.name.to_string())
+            let scratch = OnceCell::new();
+            self.resolve(&state, model, &RequestContext::new(), &scratch)
+                .map(|f| f.name().to_string())
         };
         let keys = std::iter::once(model.to_string())
             .chain(target.clone())
@@ -856,46 +767,6 @@ impl Router {
     }
 }
 
-/// Looks `name` up in the team's scope (names, then wildcards), then the exact names, then the global
-/// wildcards.
-fn lookup<'a>(state: &'a State, name: &'a str, team: Option<&str>) -> Option<Found<'a>> {
-    let found = |group, matched, pattern_match| Found {
-        group,
-        matched,
-        pattern_match,
-        alias: None,
-        default_fallback: false,
-    };
-    if let Some(team) = team
-        && let Some(scope) = state.teams.get(team)
-    {
-        let team_arc = scope.team.clone().unwrap_or_else(|| team.into());
-        if let Some(group) = scope.exact.get(name) {
-            return Some(found(group, MatchKind::TeamName { team: team_arc }, None));
-        }
-        if let Some(pm) = state.patterns.lookup_team(team, name)
-            && let Some(group) = scope.patterns.get(pm.pattern().as_str())
-        {
-            let pattern = pm.pattern().clone();
-            return Some(found(
-                group,
-                MatchKind::TeamWildcard {
-                    team: team_arc,
-                    pattern,
-                },
-                Some(pm),
-            ));
-        }
-    }
-    if let Some(group) = state.global.exact.get(name) {
-        return Some(found(group, MatchKind::Exact, None));
-    }
-    let pm = state.patterns.lookup(name)?;
-    let group = state.global.patterns.get(pm.pattern().as_str())?;
-    let pattern = pm.pattern().clone();
-    Some(found(group, MatchKind::Wildcard { pattern }, Some(pm)))
-}
-
 /// Ids unique, wildcard deployments accepted by the pattern index.
 fn validate(deployments: &[Arc<Deployment>]) -> Result<(), ChangeError> {
     let mut seen = std::collections::HashSet::with_capacity(deployments.len());
@@ -919,6 +790,7 @@ pub struct RouterBuilder {
     settings: RouterSettings,
     clock: Option<Arc<dyn Clock>>,
     rng: Option<Arc<dyn RandomSource>>,
+    model_providers: ModelProviders,
     deployments: Vec<Arc<Deployment>>,
 }
 
@@ -941,6 +813,22 @@ impl RouterBuilder {
     /// With a [`SplitMix64`] seeded with `seed`: the same seed and the same calls give the same picks.
     pub fn seed(self, seed: u64) -> Self {
         self.rng(Arc::new(SplitMix64::new(seed)))
+    }
+    /// With these providers of bare model names (default: [`ModelProviders::litellm`]), which decide how
+    /// wildcard resolution retries a bare name: `gpt-4o-mini` as `openai/gpt-4o-mini`.
+    ///
+    /// ```
+    /// use modelroute::{Deployment, Router, router::{ModelProviders, RequestContext}};
+    /// let router = Router::builder()
+    ///     .model_providers(ModelProviders::litellm().with("my-llama", "ollama_chat"))
+    ///     .deployment(Deployment::new("ollama_chat/*", "ollama_chat/*")?)
+    ///     .build()?;
+    /// assert_eq!(router.route("my-llama", &RequestContext::new())?.model(), "ollama_chat/my-llama");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn model_providers(mut self, providers: ModelProviders) -> Self {
+        self.model_providers = providers;
+        self
     }
     /// Adds a deployment.
     pub fn deployment(mut self, deployment: impl Into<Arc<Deployment>>) -> Self {
@@ -1004,6 +892,7 @@ impl RouterBuilder {
                 cooldown: settings.cooldown_time,
                 disabled: settings.disable_cooldowns,
             },
+            model_providers: self.model_providers,
             epoch: clock.now(),
             clock,
             rng: self

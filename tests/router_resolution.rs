@@ -49,8 +49,18 @@ fn exact_name_beats_wildcards_and_wildcards_match_whole_names() {
         r.route("gpt-4o-mini", &NONE).unwrap().model(),
         "openai/gpt-4o-mini"
     );
-    // LiteLLM's prefix match would route this one too, dropping the suffix (#42090).
-    let err = r.route("gpt-4o-mini-2024-07-18", &NONE).unwrap_err();
+    // LiteLLM's prefix match would route this one to `gpt-*-mini`, dropping the suffix (#42090): here the
+    // whole name must match, so it goes to `openai/*` through the provider retry, suffix kept.
+    let route = r.route("gpt-4o-mini-2024-07-18", &NONE).unwrap();
+    assert_eq!(route.id().as_str(), "wild");
+    assert_eq!(route.model(), "openai/gpt-4o-mini-2024-07-18");
+    let without_openai = router(
+        RouterSettings::default(),
+        vec![d("gpt-*-mini", "openai/gpt-*-mini", "mini")],
+    );
+    let err = without_openai
+        .route("gpt-4o-mini-2024-07-18", &NONE)
+        .unwrap_err();
     assert!(err.is_not_found());
 }
 
@@ -188,6 +198,7 @@ fn nothing_found_lists_every_step_tried() {
     assert_eq!(
         tried,
         &vec![
+            Tried::DeploymentId { name: "old".into() },
             Tried::Alias {
                 alias: "old".into(),
                 target: "retired".into()
@@ -196,14 +207,17 @@ fn nothing_found_lists_every_step_tried() {
                 team: "t1".into(),
                 name: "retired".into()
             },
+            Tried::Exact {
+                name: "retired".into()
+            },
             Tried::TeamWildcard {
                 team: "t1".into(),
                 name: "retired".into()
             },
-            Tried::Exact {
+            Tried::Wildcard {
                 name: "retired".into()
             },
-            Tried::Wildcard {
+            Tried::LitellmModel {
                 name: "retired".into()
             },
             Tried::DefaultFallback {

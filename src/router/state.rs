@@ -161,7 +161,17 @@ pub(crate) struct State {
     pub teams: HashMap<Box<str>, Scope>,
     pub patterns: PatternRouter,
     pub by_id: HashMap<DeploymentId, Arc<Member>>,
+    /// Deployments by `litellm_params.model` (LiteLLM's `_get_deployment_by_litellm_model`): those without a
+    /// `model_info.team_id` whose model is no template (no `*`), each group in id order (canonical, so that a
+    /// reconciled router equals a fresh one).
+    pub by_model: HashMap<Box<str>, Group>,
     next_rank: u64,
+}
+
+/// The `litellm_params.model` under which `d` is found by [`State::by_model`], if any.
+fn model_key(d: &Deployment) -> Option<&str> {
+    let model = d.litellm_params().model();
+    (d.model_info().team_id().is_none() && !model.contains('*')).then_some(model)
 }
 
 fn scope_mut<'s>(
@@ -224,6 +234,8 @@ impl State {
         let key = GroupKey::of(&member.deployment);
         let result = match &old {
             Some(old) if GroupKey::of(&old.deployment) == key => {
+                self.unindex_model(old);
+                self.index_model(&member);
                 if let Some(group) = self.group_mut(key)
                     && let Some(slot) = group.members.iter_mut().find(|m| m.id() == member.id())
                 {
@@ -315,7 +327,31 @@ impl State {
         }
     }
 
+    fn index_model(&mut self, member: &Arc<Member>) {
+        if let Some(model) = model_key(&member.deployment) {
+            let members = &mut self
+                .by_model
+                .entry(model.into())
+                .or_insert_with(|| Group::new(model))
+                .members;
+            let at = members.partition_point(|m| m.id() < member.id());
+            members.insert(at, member.clone());
+        }
+    }
+
+    fn unindex_model(&mut self, old: &Arc<Member>) {
+        if let Some(model) = model_key(&old.deployment)
+            && let Some(group) = self.by_model.get_mut(model)
+        {
+            group.members.retain(|m| m.id() != old.id());
+            if group.members.is_empty() {
+                self.by_model.remove(model);
+            }
+        }
+    }
+
     fn attach(&mut self, member: &Arc<Member>) {
+        self.index_model(member);
         let key = GroupKey::of(&member.deployment);
         let scope = scope_mut(&mut self.global, &mut self.teams, key.team);
         let groups = if member.wildcard {
@@ -334,6 +370,7 @@ impl State {
     }
 
     fn detach(&mut self, old: &Arc<Member>) {
+        self.unindex_model(old);
         let key = GroupKey::of(&old.deployment);
         if old.wildcard {
             self.patterns.remove(old.id());
