@@ -526,6 +526,7 @@ impl Router {
             rng: &*self.rng,
             round_robin: found.round_robin(),
             latency_buffer: self.settings.lowest_latency_buffer,
+            lar1_type: &self.settings.lar1_type,
         };
         let member = &members[strategy::pick(&input, members, rule.count, |m| rule.accepts(m))];
         Ok(self.route_to(model, &found, member, rule.count))
@@ -767,12 +768,15 @@ impl Router {
     }
 }
 
-/// Ids unique, wildcard deployments accepted by the pattern index.
+/// Ids unique, no strategy-router marker, wildcard deployments accepted by the pattern index.
 fn validate(deployments: &[Arc<Deployment>]) -> Result<(), ChangeError> {
     let mut seen = std::collections::HashSet::with_capacity(deployments.len());
     for d in deployments {
         if !seen.insert(d.id()) {
             return Err(ChangeError::DuplicateId { id: d.id().clone() });
+        }
+        if d.is_strategy_marker() {
+            return Err(ChangeError::StrategyMarker { id: d.id().clone() });
         }
         if GroupKey::of(d).wildcard() {
             PatternRouter::check(d).map_err(|source| ChangeError::Pattern {
@@ -854,7 +858,8 @@ impl RouterBuilder {
         self
     }
 
-    /// Builds the router. Fails on duplicate ids or a wildcard deployment the pattern index refuses.
+    /// Builds the router. Fails on duplicate ids, a strategy-router marker (`auto_router/...`) or a wildcard
+    /// deployment the pattern index refuses.
     pub fn build(self) -> Result<Router, ChangeError> {
         validate(&self.deployments)?;
         Ok(self.build_validated())

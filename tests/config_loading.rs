@@ -7,8 +7,6 @@ use std::time::Duration;
 
 #[cfg(feature = "yaml")]
 use modelroute::EntryError;
-#[cfg(feature = "yaml")]
-use modelroute::config::ConfigWarning;
 use modelroute::config::RouterConfig;
 use modelroute::router::{FallbackKind, RequestContext, RoutingStrategy};
 use modelroute::{ConfigError, Router};
@@ -170,31 +168,17 @@ fn unset_environment_variable_names_file_entry_and_field() {
 
 #[cfg(feature = "yaml")]
 #[test]
-fn litellm_proxy_test_config_strict_and_lenient() {
+fn litellm_proxys_own_test_config_loads_strictly_with_its_routing_strategy() {
     let env = env();
-    let strict = RouterConfig::loader()
-        .env(&env)
-        .load_file(fixture("proxy_server_config.yaml"));
-    let err = strict.unwrap_err();
-    assert!(
-        matches!(&err, ConfigError::UnsupportedStrategy { value, .. } if value == "usage-based-routing-v2"),
-        "{err:?}"
-    );
-    assert_eq!(err.field(), Some("router_settings.routing_strategy"));
-    assert!(err.to_string().contains("proxy_server_config.yaml"));
-
     let config = RouterConfig::loader()
         .env(&env)
-        .lenient(true)
         .load_file(fixture("proxy_server_config.yaml"))
         .unwrap();
     assert_eq!(
-        config.warnings(),
-        [ConfigWarning::UnsupportedStrategy {
-            field: "router_settings.routing_strategy".into(),
-            value: "usage-based-routing-v2".into()
-        }]
+        config.settings().routing_strategy,
+        RoutingStrategy::UsageBasedV2
     );
+    assert!(config.warnings().is_empty(), "{:?}", config.warnings());
     assert!(config.skipped().is_empty());
     assert_eq!(config.deployments().len(), 19);
     assert_eq!(config.deployments()[0].id().as_str(), "1");

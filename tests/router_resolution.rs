@@ -470,7 +470,10 @@ fn a_deployment_id_routes_to_that_deployment_taken_as_asked() {
     // Like LiteLLM, an id comes before an alias of the same name, and a model_name before an id.
     assert_eq!(r.route("pinned", &NONE).unwrap().id().as_str(), "pinned");
     assert_eq!(r.route("gpt-4o", &NONE).unwrap().group(), "gpt-4o");
-    assert_eq!(r.route("gpt-4o", &NONE).unwrap().reason().matched(), &MatchKind::Exact);
+    assert_eq!(
+        r.route("gpt-4o", &NONE).unwrap().reason().matched(),
+        &MatchKind::Exact
+    );
     // Taken as asked: a cooldown does not keep the caller from the deployment it named.
     let route = r.route("oa", &NONE).unwrap();
     r.report(
@@ -500,7 +503,10 @@ fn a_blocked_team_or_wildcard_deployment_is_not_reached_by_its_id() {
         vec![blocked, team, d("openai/*", "openai/*", "wild")],
     );
     let err = r.route("blocked", &NONE).unwrap_err();
-    assert!(matches!(err, RouteError::NoneAvailable { blocked: 1, .. }), "{err:?}");
+    assert!(
+        matches!(err, RouteError::NoneAvailable { blocked: 1, .. }),
+        "{err:?}"
+    );
     assert_eq!(
         r.route("team-dep", &RequestContext::new().with_team("team-a"))
             .unwrap()
@@ -535,7 +541,10 @@ fn a_litellm_params_model_routes_to_its_deployments_when_no_name_matches() {
         ],
     );
     // A model_name equal to the request comes first.
-    assert_eq!(r.route("azure/gpt-4o-eu", &NONE).unwrap().id().as_str(), "named");
+    assert_eq!(
+        r.route("azure/gpt-4o-eu", &NONE).unwrap().id().as_str(),
+        "named"
+    );
     // Otherwise the deployments whose litellm_params.model it is, across model names, in id order.
     let explained = r.explain("azure/gpt-4o-us", &NONE).unwrap();
     assert_eq!(explained.reason.matched(), &MatchKind::LitellmModel);
@@ -549,7 +558,10 @@ fn a_litellm_params_model_routes_to_its_deployments_when_no_name_matches() {
     assert_eq!(ids, ["us"]);
     // Wildcards come before: LiteLLM's early resolution returns the pattern's deployments.
     assert_eq!(
-        r.route("anthropic/claude-sonnet-4", &NONE).unwrap().id().as_str(),
+        r.route("anthropic/claude-sonnet-4", &NONE)
+            .unwrap()
+            .id()
+            .as_str(),
         "anthropic-wild"
     );
     // Picked by the strategy like any group.
@@ -585,7 +597,12 @@ fn a_bare_name_retries_the_wildcards_as_provider_slash_name() {
     assert_eq!(route.id().as_str(), "oa");
     assert_eq!(route.model(), "openai/gpt-4o-mini");
     assert_eq!(route.reason().retried_as(), Some("openai/gpt-4o-mini"));
-    assert!(route.reason().to_string().contains("as `openai/gpt-4o-mini`"));
+    assert!(
+        route
+            .reason()
+            .to_string()
+            .contains("as `openai/gpt-4o-mini`")
+    );
     // The provider is LiteLLM's: `gemini-2.5-flash` is a vertex_ai model in its price file.
     assert_eq!(
         r.route("gemini-2.5-flash", &NONE).unwrap().model(),
@@ -593,7 +610,10 @@ fn a_bare_name_retries_the_wildcards_as_provider_slash_name() {
     );
     // An exact name comes first; a name matching a wildcard as is is not retried.
     assert_eq!(r.route("gpt-4o", &NONE).unwrap().id().as_str(), "exact");
-    assert_eq!(r.route("openai/o3", &NONE).unwrap().reason().retried_as(), None);
+    assert_eq!(
+        r.route("openai/o3", &NONE).unwrap().reason().retried_as(),
+        None
+    );
     // A name without a provider is not retried, and the error lists the retry it tried.
     let err = r.route("my-finetune", &NONE).unwrap_err();
     assert!(err.is_not_found());
@@ -623,8 +643,14 @@ fn the_caller_overrides_the_provider_of_a_bare_name() {
         .deployments(deployments.clone())
         .build()
         .unwrap();
-    assert_eq!(r.route("llama3.3", &NONE).unwrap().model(), "ollama_chat/llama3.3");
-    assert_eq!(r.route("gpt-4o-mini", &NONE).unwrap().id().as_str(), "local");
+    assert_eq!(
+        r.route("llama3.3", &NONE).unwrap().model(),
+        "ollama_chat/llama3.3"
+    );
+    assert_eq!(
+        r.route("gpt-4o-mini", &NONE).unwrap().id().as_str(),
+        "local"
+    );
     assert!(r.route("o3", &NONE).unwrap_err().is_not_found());
     assert_eq!(r.route("gpt-4.1", &NONE).unwrap().id().as_str(), "oa");
     let none = Router::builder()
@@ -645,7 +671,11 @@ fn a_team_retries_its_own_wildcards_before_the_global_ones() {
         .unwrap();
     let r = router(
         RouterSettings::default(),
-        vec![team_wild, d("*", "ollama/*", "catch-all"), d("gpt-4o", "openai/gpt-4o", "exact")],
+        vec![
+            team_wild,
+            d("*", "ollama/*", "catch-all"),
+            d("gpt-4o", "openai/gpt-4o", "exact"),
+        ],
     );
     let a = RequestContext::new().with_team("team-a");
     // LiteLLM: the team's wildcards with the name (no match), then as openai/gpt-4o-mini (match), before
@@ -653,7 +683,10 @@ fn a_team_retries_its_own_wildcards_before_the_global_ones() {
     let route = r.route("gpt-4o-mini", &a).unwrap();
     assert_eq!(route.id().as_str(), "team-wild");
     assert_eq!(route.model(), "azure/gpt-4o-mini");
-    assert_eq!(r.route("gpt-4o-mini", &NONE).unwrap().id().as_str(), "catch-all");
+    assert_eq!(
+        r.route("gpt-4o-mini", &NONE).unwrap().id().as_str(),
+        "catch-all"
+    );
     // An exact name beats the team's wildcards (LiteLLM resolves names before its early wildcard step).
     assert_eq!(r.route("gpt-4o", &a).unwrap().id().as_str(), "exact");
 }

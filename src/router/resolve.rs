@@ -313,7 +313,7 @@ fn pinned<'a>(state: &'a State, model: &str, team: Option<&str>) -> Option<Found
     };
     // LiteLLM's `model not in model_names` covers wildcard names too.
     let is_name = state.global.patterns.contains_key(model);
-    (visible && !member.wildcard && !is_name).then(|| Found {
+    (visible && !member.wildcard && !is_name).then_some(Found {
         source: Source::Pinned(member),
         matched: MatchKind::DeploymentId,
         pattern_match: None,

@@ -85,6 +85,11 @@ pub struct RouterSettings {
     pub max_fallbacks: usize,
     /// `enable_tag_filtering`: filter deployments by `litellm_params.tags` against the request's tags.
     pub enable_tag_filtering: bool,
+    /// For `lar1`: the `model_info.type` (tier) a request goes to. LiteLLM picks it from the request's LAR-1
+    /// metadata; a request here has none, so it is LiteLLM's pick for that case: confidence 0.5 against
+    /// `routing_strategy_args.confidence_threshold_low` / `_medium` / `_high` (0.3 / 0.5 / 0.7): below low
+    /// `cloud-smart`, below medium `cloud-fast`, below high `local` (the default), else `deep`.
+    pub lar1_type: String,
 }
 
 impl Default for RouterSettings {
@@ -104,6 +109,7 @@ impl Default for RouterSettings {
             num_retries: None,
             max_fallbacks: 5,
             enable_tag_filtering: false,
+            lar1_type: "local".to_string(),
         }
     }
 }

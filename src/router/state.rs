@@ -510,6 +510,9 @@ pub(crate) fn plan(state: &State, desired: &[Arc<Deployment>]) -> Result<Plan, C
         let key = GroupKey::of(d);
         let current = state.by_id.get(d.id());
         let same = current.is_some_and(|m| Arc::ptr_eq(&m.deployment, d) || *m.deployment == **d);
+        if !same && d.is_strategy_marker() {
+            return Err(ChangeError::StrategyMarker { id: d.id().clone() });
+        }
         if !same && key.wildcard() {
             PatternRouter::check(d).map_err(|source| ChangeError::Pattern {
                 id: d.id().clone(),
