@@ -15,6 +15,47 @@ use modelroute::router::{CandidateStatus, RequestContext};
 use modelroute::{RouteError, Router};
 use serde_json::{Value, json};
 
+/// Bare names whose provider (for the wildcard retry) must be LiteLLM's: names of its price file across
+/// providers, fine-tunes, Replicate versions, the routing rules' names, and names it knows nothing of.
+const PROVIDER_PROBES: [&str; 36] = [
+    "gpt-4o",
+    "gpt-4o-mini",
+    "gpt-4.1-nano",
+    "o3-mini",
+    "o1",
+    "chatgpt-4o-latest",
+    "gpt-3.5-turbo-instruct",
+    "text-embedding-3-large",
+    "dall-e-3",
+    "whisper-1",
+    "tts-1",
+    "gemini-2.5-flash",
+    "gemini-embedding-001",
+    "text-unicorn",
+    "claude-3-5-sonnet-20241022",
+    "claude-opus-4-1",
+    "claude-opus-9",
+    "claude-sonnet-7.5-20991231",
+    "us.anthropic.claude-3-7-sonnet-20250219-v1:0",
+    "eu.anthropic.claude-future-v9:0",
+    "amazon.titan-text-express-v1",
+    "command-r-plus",
+    "command-r",
+    "j2-ultra",
+    "deepseek-chat",
+    "jev-latest",
+    "ft:gpt-4o-mini:acme::x1",
+    "ft:gpt-3.5-turbo:acme::x2",
+    "gpt-image-2",
+    "*",
+    "amazon_nova-pro",
+    "my-llama:0123456789012345678901234567890123456789012345678901234567890123",
+    "my-finetune",
+    "GPT-4O",
+    "llama2",
+    "",
+];
+
 /// Every case of this file, sent to LiteLLM in one run.
 fn cases() -> Vec<Value> {
     let precedence = json!({
@@ -141,6 +182,7 @@ fn cases() -> Vec<Value> {
             "simple-shuffle", "least-busy", "latency-based-routing", "usage-based-routing",
             "usage-based-routing-v2", "cost-based-routing", "provider-budget-routing", "lar1",
             "round-robin", "lowest-latency", "usage-based", "Least-Busy", "lowest-cost", ""]}),
+        json!({"name": "providers", "config": {}, "requests": [], "providers": PROVIDER_PROBES.to_vec()}),
         lar1("lar1 default", json!({})),
         lar1(
             "lar1 deep",
@@ -470,6 +512,16 @@ fn every_routing_strategy_litellm_accepts_is_accepted() {
             "round-robin" | "lowest-latency" => assert!(ours && !accepted.as_bool().unwrap()),
             _ => assert_eq!(ours, accepted.as_bool().unwrap(), "{name}"),
         }
+    }
+}
+
+#[test]
+fn bare_names_get_the_provider_litellm_retries_wildcards_with() {
+    let theirs = litellm()["providers"]["providers"].as_object().unwrap();
+    assert_eq!(theirs.len(), PROVIDER_PROBES.len());
+    let providers = modelroute::router::ModelProviders::litellm();
+    for (name, provider) in theirs {
+        assert_eq!(providers.provider_of(name), provider.as_str(), "{name:?}");
     }
 }
 

@@ -8,7 +8,8 @@ Input (stdin), a JSON object {"cases": [case, ...]}; a case is
      "config": {"model_list": [...], "router_settings": {...}},   # router_settings passed to Router(...)
      "lenient": bool,                                             # Router(ignore_invalid_deployments=...)
      "requests": [{"model": str, "team": str | null}, ...],
-     "strategies": [str, ...]}                                    # optional: routing_strategy names to try
+     "strategies": [str, ...],                                    # optional: routing_strategy names to try
+     "providers": [str, ...]}                                     # optional: model names to find a provider for
 Output (stdout), {"litellm": version, "cases": [result, ...]} in the same order; a result is
     {"name": str,
      "init_error": str | null,                  # exception type when Router(...) refuses the config
@@ -20,7 +21,9 @@ Output (stdout), {"litellm": version, "cases": [result, ...]} in the same order;
                    "resolve_error": str | null,     # exception type when resolution itself fails
                    "pick": id | null, "pick_model": str | null,   # async_get_available_deployment
                    "error": str | null}, ...],
-     "strategies": {name: true | false}}        # whether Router(routing_strategy=name) accepts it
+     "strategies": {name: true | false},        # whether Router(routing_strategy=name) accepts it
+     "providers": {name: provider | null}}      # the provider LiteLLM's wildcard retry uses for the name
+                                                # (`inferred_provider`, as PatternMatchRouter.get_pattern calls it)
 
 A team is sent the way LiteLLM's proxy sends it: request_kwargs = {"metadata": {"user_api_key_team_id": team}}.
 """
@@ -52,6 +55,7 @@ os.environ.setdefault("LITELLM_LOG", "CRITICAL")
 warnings.simplefilter("ignore")  # deprecation notices of the Router's old entry points
 
 import litellm  # noqa: E402
+from litellm.litellm_core_utils.get_llm_provider_logic import inferred_provider  # noqa: E402
 from litellm.litellm_core_utils.routing_common_utils import filter_team_based_models  # noqa: E402
 
 litellm.suppress_debug_info = True
@@ -118,6 +122,8 @@ async def run(case: dict) -> dict:
             result["requests"].append(await resolve(router, request["model"], request.get("team")))
     if "strategies" in case:
         result["strategies"] = {name: accepts(name) for name in case["strategies"]}
+    if "providers" in case:
+        result["providers"] = {name: inferred_provider(name) for name in case["providers"]}
     return result
 
 
