@@ -61,6 +61,7 @@ use crate::env::{Environment, ProcessEnv};
 use crate::error::{ConfigError, EntryError};
 use crate::pattern::PatternRouter;
 use crate::router::{AliasTarget, Router, RouterSettings, RoutingStrategy};
+use crate::trace;
 
 mod model_list;
 #[cfg(feature = "yaml")]
@@ -342,6 +343,12 @@ impl<'e> ConfigLoader<'e> {
             // One deployment per organization of `organization: [a, b]`, else one.
             let expanded = model_list::expand(entry, self.env).unwrap_or_else(|e| vec![Err(e)]);
             if expanded.is_empty() {
+                trace::warn!(
+                    target: "modelroute::config",
+                    index,
+                    model_name = model_name.as_deref(),
+                    "empty organization list"
+                );
                 warnings.push(ConfigWarning::EmptyOrganizationList {
                     index,
                     model_name: model_name.clone(),
@@ -374,12 +381,25 @@ impl<'e> ConfigLoader<'e> {
                         seen.insert(d.id().clone(), (index, deployments.len()));
                         deployments.push(d);
                     }
-                    Ok(Err(duplicate)) => warnings.push(duplicate),
-                    Err(error) if self.lenient => skipped.push(SkippedDeployment {
-                        index,
-                        model_name: model_name.clone(),
-                        error,
-                    }),
+                    Ok(Err(duplicate)) => {
+                        trace_duplicate(&duplicate);
+                        warnings.push(duplicate);
+                    }
+                    Err(error) if self.lenient => {
+                        trace::warn!(
+                            target: "modelroute::config",
+                            index,
+                            model_name = model_name.as_deref(),
+                            field = error.field(),
+                            reason = %error,
+                            "model_list entry skipped"
+                        );
+                        skipped.push(SkippedDeployment {
+                            index,
+                            model_name: model_name.clone(),
+                            error,
+                        });
+                    }
                     Err(source) => {
                         return Err(ConfigError::Deployment {
                             file: None,
@@ -445,6 +465,12 @@ impl<'e> ConfigLoader<'e> {
                     match name.parse::<RoutingStrategy>() {
                         Ok(strategy) => s.routing_strategy = strategy,
                         Err(_) if self.lenient => {
+                            trace::warn!(
+                                target: "modelroute::config",
+                                field = %field,
+                                value = name,
+                                "unsupported routing strategy replaced"
+                            );
                             s.routing_strategy = RoutingStrategy::SimpleShuffle;
                             warnings.push(ConfigWarning::UnsupportedStrategy {
                                 field,
@@ -547,6 +573,25 @@ fn lar1_type(section: &str, args: &Map<String, Value>) -> Result<&'static str, C
     } else {
         "deep"
     })
+}
+
+/// The `duplicate model_list entry loaded once` event (feature `tracing`).
+#[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+fn trace_duplicate(warning: &ConfigWarning) {
+    if let ConfigWarning::DuplicateDeployment {
+        index,
+        first_index,
+        id,
+    } = warning
+    {
+        trace::info!(
+            target: "modelroute::config",
+            index,
+            first_index,
+            deployment = %id,
+            "duplicate model_list entry loaded once"
+        );
+    }
 }
 
 fn setting_error(field: &str, expected: &'static str, found: &Value) -> ConfigError {

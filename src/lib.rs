@@ -34,14 +34,23 @@
 //! ]}"#)?);
 //! let ctx = RequestContext::new();
 //! assert_eq!(router.route("llmengine/gpt-4o", &ctx)?.model(), "openai/gpt-4o");
-//! // Whole-name match: LiteLLM's prefix match would send this to openai/gpt-4o-mini (#42090).
-//! let err = router.route("gpt-4o-mini-2024-07-18", &ctx).unwrap_err();
-//! assert!(err.is_not_found());
+//! // A bare name is retried with its provider, as LiteLLM does: `openai/*` serves it.
+//! assert_eq!(router.route("o3", &ctx)?.model(), "openai/o3");
+//! // Whole-name match: LiteLLM's prefix match would send this to `gpt-*-mini` as openai/gpt-4o-mini,
+//! // dropping the date (#42090); here `gpt-*-mini` does not match, and `openai/*` keeps the whole name.
+//! let route = router.route("gpt-4o-mini-2024-07-18", &ctx)?;
+//! assert_eq!(route.model(), "openai/gpt-4o-mini-2024-07-18");
+//! assert!(router.route("mistral-large", &ctx).unwrap_err().is_not_found());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! ## Features
 //! - `yaml`: load LiteLLM `config.yaml` files.
+//! - `tracing` (off by default): [`tracing`](https://docs.rs/tracing) events for route decisions,
+//!   deployments skipped and why, cooldowns starting and ending, and config entries skipped, for the
+//!   subscriber you install (targets `modelroute::route`, `modelroute::health`, `modelroute::config`).
+//!   Events carry ids, group and model names, counts and reasons, never a secret nor an `api_base`.
+//!   Without the feature they are not compiled at all.
 //!
 //! ## Errors
 //! One `#[non_exhaustive]` enum per concept in [`error`], each with predicates (for example
@@ -61,6 +70,7 @@ pub mod pattern;
 pub mod provider;
 pub mod router;
 pub mod secret;
+mod trace;
 
 pub use base_url::BaseUrl;
 pub use cache::{

@@ -3,11 +3,19 @@
 //!
 //! # Following a request
 //! [`Router::route`] reads top-down:
-//! 1. **Resolve** the name to one group of deployments: an alias of `model_group_alias` (one step) →
-//!    for a request with a team, that team's public names, then its wildcards → an exact `model_name` →
-//!    the global wildcards (the whole name must match; the most specific pattern wins) → each of
-//!    `default_fallbacks` in turn. Nothing found is a [`RouteError::NoDeployment`] that lists every step
-//!    tried: never a guess.
+//! 1. **Resolve** the name to one group of deployments, in LiteLLM's order:
+//!    1. a deployment id (`model_info.id`), for a name that is no `model_name`: that deployment, taken as
+//!       asked ([`MatchKind::DeploymentId`]: no cooldown, tag or `order` filter; a blocked one is refused;
+//!       a team's deployment only for that team, a wildcard deployment never);
+//!    2. an alias of `model_group_alias` (one step; what follows uses the target);
+//!    3. for a request with a team, that team's public names; then an exact `model_name`;
+//!    4. the team's wildcards, then the global ones (the whole name must match; the most specific pattern
+//!       wins), each with the name, then with LiteLLM's provider retry: `gpt-4o-mini` as
+//!       `openai/gpt-4o-mini` when `openai/*` is deployed ([`ModelProviders`]);
+//!    5. the `litellm_params.model` of deployments without a team ([`MatchKind::LitellmModel`]);
+//!    6. each of `default_fallbacks` in turn (steps 3-4, without the provider retry).
+//!
+//!    Nothing found is a [`RouteError::NoDeployment`] that lists every step tried: never a guess.
 //! 2. **Filter** the group: drop blocked deployments and those cooling down, apply tag filtering (when
 //!    `enable_tag_filtering` is on), and keep the lowest `order` (a deployment without `order` comes last).
 //!    Nothing left is a [`RouteError::NoneAvailable`] saying why and when the first cooldown ends.
@@ -94,6 +102,7 @@ use crate::config::RouterConfig;
 use crate::deployment::{Deployment, DeploymentId};
 use crate::error::{ChangeError, RouteError};
 use crate::pattern::PatternRouter;
+use crate::trace;
 
 /// Who is asking: the team (for team public names and team wildcards) and the request's tags (for tag
 /// filtering). Borrowed, so building one allocates nothing.
@@ -503,7 +512,9 @@ impl Router {
         //    provider retry), litellm_params.model, default fallbacks.
         let scratch = OnceCell::new();
         let Some(found) = self.resolve(&state, model, ctx, &scratch) else {
-            return Err(self.not_found(model, ctx));
+            let err = self.not_found(model, ctx);
+            trace::debug!(target: "modelroute::route", model, error = %err, "no deployment");
+            return Err(err);
         };
         let now = self.now_ns();
         let members = found.members();
@@ -520,6 +531,10 @@ impl Router {
         let Some(rule) = Eligibility::compute(members, now, tags) else {
             return Err(self.unavailable(model, &found, now, tags));
         };
+        #[cfg(feature = "tracing")]
+        if rule.count < members.len() {
+            filter::trace_skipped(model, &found.name(), members, &rule, now, tags);
+        }
         // 3. Pick one with the strategy.
         let input = StrategyInput {
             strategy: self.settings.routing_strategy,
@@ -534,13 +549,22 @@ impl Router {
 
     /// 4. The route to `member`: its concrete model name; it counts as in flight until dropped.
     fn route_to(&self, model: &str, found: &Found<'_>, member: &Member, eligible: usize) -> Route {
-        Route {
+        let route = Route {
             deployment: member.deployment.clone(),
             model: found.concrete_model(member).map(Into::into),
             reason: found.reason(model, self.settings.routing_strategy, eligible),
             wildcard: member.wildcard,
             guard: InFlight::start(member.stats.clone()),
-        }
+        };
+        trace::debug!(
+            target: "modelroute::route",
+            model,
+            deployment = %route.id(),
+            call = route.model(),
+            reason = %route.reason,
+            "routed"
+        );
+        route
     }
 
     /// What `model` resolves to and which deployments could take it now, without picking one.
@@ -595,9 +619,20 @@ impl Router {
         tags: Option<&[&str]>,
     ) -> RouteError {
         let why = filter::unavailable(found.members(), now, tags);
+        let group = found.name();
+        trace::info!(
+            target: "modelroute::route",
+            model,
+            group = &*group,
+            blocked = why.blocked,
+            cooling_down = why.cooling_down,
+            tag_mismatch = why.tag_mismatch,
+            retry_after_secs = why.retry_after.map(|d| d.as_secs_f64()),
+            "no deployment available"
+        );
         RouteError::NoneAvailable {
             model: model.to_string(),
-            group: found.name().to_string(),
+            group: group.to_string(),
             total: found.members().len(),
             blocked: why.blocked,
             cooling_down: why.cooling_down,
@@ -610,21 +645,40 @@ impl Router {
     /// may start a cooldown; successes feed the latency average. Returns true if this report started a
     /// cooldown.
     pub fn report(&self, route: &Route, outcome: Outcome) -> bool {
-        route
-            .guard
-            .stats()
-            .record(outcome, self.now_ns(), &self.rule, route.wildcard)
+        let started =
+            route
+                .guard
+                .stats()
+                .record(outcome, self.now_ns(), &self.rule, route.wildcard);
+        if started {
+            self.trace_cooldown(route.id());
+        }
+        started
+    }
+
+    /// The `cooldown started` event (feature `tracing`).
+    #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+    fn trace_cooldown(&self, id: &DeploymentId) {
+        trace::warn!(
+            target: "modelroute::health",
+            deployment = %id,
+            cooldown_secs = self.rule.cooldown.as_secs_f64(),
+            allowed_fails = self.rule.allowed_fails,
+            "cooldown started"
+        );
     }
 
     /// Records an outcome for the deployment `id` (when the route is not at hand). Returns `None` if the
     /// router has no such deployment, else whether a cooldown started.
     pub fn report_id(&self, id: &DeploymentId, outcome: Outcome) -> Option<bool> {
         let member = self.state.read().by_id.get(id).cloned()?;
-        Some(
-            member
-                .stats
-                .record(outcome, self.now_ns(), &self.rule, member.wildcard),
-        )
+        let started = member
+            .stats
+            .record(outcome, self.now_ns(), &self.rule, member.wildcard);
+        if started {
+            self.trace_cooldown(id);
+        }
+        Some(started)
     }
 
     /// The health and strategy state of deployment `id`.

@@ -60,7 +60,47 @@ pub(crate) struct Unavailable {
 }
 
 fn healthy(m: &Member, now_ns: u64) -> bool {
-    !m.deployment.model_info().blocked() && !m.stats.is_cooling(now_ns)
+    if m.deployment.model_info().blocked() {
+        return false;
+    }
+    let cooling = m.stats.is_cooling(now_ns);
+    #[cfg(feature = "tracing")]
+    if !cooling && m.stats.cooldown_ended(now_ns) {
+        crate::trace::info!(target: "modelroute::health", deployment = %m.id(), "cooldown ended");
+    }
+    !cooling
+}
+
+/// The `deployment skipped` events for the members `rule` leaves out (feature `tracing`).
+#[cfg(feature = "tracing")]
+pub(crate) fn trace_skipped(
+    model: &str,
+    group: &str,
+    members: &[Arc<Member>],
+    rule: &Eligibility<'_>,
+    now_ns: u64,
+    tags: Option<&[&str]>,
+) {
+    if !crate::trace::debug_enabled!(target: "modelroute::route") {
+        return;
+    }
+    for m in members.iter().filter(|m| !rule.accepts(m)) {
+        let why = match availability(m, Some(rule), now_ns, tags) {
+            CandidateStatus::Blocked => "blocked",
+            CandidateStatus::CoolingDown(_) => "cooling down",
+            CandidateStatus::TagMismatch => "tag mismatch",
+            CandidateStatus::LowerPriority => "lower priority",
+            CandidateStatus::Available => continue,
+        };
+        crate::trace::debug!(
+            target: "modelroute::route",
+            model,
+            group,
+            deployment = %m.id(),
+            why,
+            "deployment skipped"
+        );
+    }
 }
 
 fn tag_ok(m: &Member, mode: TagMode, tags: Option<&[&str]>) -> bool {

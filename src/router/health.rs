@@ -125,6 +125,19 @@ impl Stats {
         self.cooldown_until.load(Ordering::Relaxed) > now_ns
     }
 
+    /// Whether a cooldown had ended by `now_ns` and nobody saw it end yet: clears it, so that only one caller
+    /// reports the end (feature `tracing`).
+    #[cfg(feature = "tracing")]
+    pub fn cooldown_ended(&self, now_ns: u64) -> bool {
+        let until = self.cooldown_until.load(Ordering::Relaxed);
+        until != 0
+            && until <= now_ns
+            && self
+                .cooldown_until
+                .compare_exchange(until, 0, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+    }
+
     /// Time left in the cooldown, if cooling down.
     pub fn cooldown_left(&self, now_ns: u64) -> Option<Duration> {
         let until = self.cooldown_until.load(Ordering::Relaxed);

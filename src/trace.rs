@@ -1,0 +1,58 @@
+//! Events for a [`tracing`](https://docs.rs/tracing) subscriber (feature `tracing`); without the feature
+//! the macros below expand to nothing, so an event costs nothing, not even the evaluation of its fields.
+//!
+//! Targets and what they carry (never a secret: ids, group names, model names, counts and reasons only;
+//! never `api_base`, which may carry credentials, nor any other parameter value):
+//!
+//! | target | level | event |
+//! |---|---|---|
+//! | `modelroute::route` | debug | `routed`: `model` (requested), `deployment` (id), `call` (concrete model), `reason` (how it resolved and was picked) |
+//! | `modelroute::route` | debug | `deployment skipped`: `model`, `group`, `deployment`, `why` (`blocked`, `cooling down`, `tag mismatch`, `lower priority`) |
+//! | `modelroute::route` | debug | `no deployment`: `model`, `error` (every resolution step tried) |
+//! | `modelroute::route` | info | `no deployment available`: `model`, `group`, `blocked`, `cooling_down`, `tag_mismatch`, `retry_after_secs` |
+//! | `modelroute::health` | warn | `cooldown started`: `deployment`, `cooldown_secs`, `allowed_fails` |
+//! | `modelroute::health` | info | `cooldown ended`: `deployment` (emitted by the first route that finds the cooldown over) |
+//! | `modelroute::config` | warn | `model_list entry skipped`: `index`, `model_name`, `field`, `reason` |
+//! | `modelroute::config` | info | `duplicate model_list entry loaded once`: `index`, `first_index`, `deployment` |
+//! | `modelroute::config` | warn | `empty organization list`: `index`, `model_name` |
+//! | `modelroute::config` | warn | `unsupported routing strategy replaced`: `field`, `value` |
+
+#[cfg(feature = "tracing")]
+macro_rules! trace_debug {
+    ($($arg:tt)*) => { ::tracing::debug!($($arg)*) };
+}
+#[cfg(not(feature = "tracing"))]
+macro_rules! trace_debug {
+    ($($arg:tt)*) => {};
+}
+
+#[cfg(feature = "tracing")]
+macro_rules! trace_info {
+    ($($arg:tt)*) => { ::tracing::info!($($arg)*) };
+}
+#[cfg(not(feature = "tracing"))]
+macro_rules! trace_info {
+    ($($arg:tt)*) => {};
+}
+
+#[cfg(feature = "tracing")]
+macro_rules! trace_warn {
+    ($($arg:tt)*) => { ::tracing::warn!($($arg)*) };
+}
+#[cfg(not(feature = "tracing"))]
+macro_rules! trace_warn {
+    ($($arg:tt)*) => {};
+}
+
+/// Whether a debug event of `target` would be recorded: guards events whose fields cost something to
+/// compute (feature `tracing` only).
+#[cfg(feature = "tracing")]
+macro_rules! trace_debug_enabled {
+    (target: $target:expr) => {
+        ::tracing::enabled!(target: $target, ::tracing::Level::DEBUG)
+    };
+}
+
+#[cfg(feature = "tracing")]
+pub(crate) use trace_debug_enabled as debug_enabled;
+pub(crate) use {trace_debug as debug, trace_info as info, trace_warn as warn};
