@@ -210,8 +210,9 @@ fn cases() -> Vec<Value> {
                          {"model": "oa-wild"}, {"model": "gpt-4o-mini-2024-07-18"},
                          {"model": "azure/gpt-4o-team", "team": "team-a"}]}),
         json!({"name": "doubled prefix", "config": {"model_list": [
-            {"model_name": "azure/azure/*", "litellm_params": {"model": "azure/*"}, "model_info": {"id": "doubled"}}]},
-            "requests": [{"model": "azure/gpt-4o"}]}),
+            {"model_name": "azure/azure/*", "litellm_params": {"model": "azure/*"}, "model_info": {"id": "doubled"}},
+            {"model_name": "None/*", "litellm_params": {"model": "openai/*"}, "model_info": {"id": "none"}}]},
+            "requests": [{"model": "azure/gpt-4o"}, {"model": "my-finetune"}]}),
         json!({"name": "default fallbacks in turn", "config": {
             "model_list": [{"model_name": "gpt-4o", "litellm_params": {"model": "openai/gpt-4o"}, "model_info": {"id": "oa"}}],
             "router_settings": {"default_fallbacks": ["missing", "gpt-4o"]}},
@@ -581,14 +582,16 @@ fn deliberate_differences_are_the_documented_ones() {
     assert_eq!(their(4)["pick"], "team-exact");
     assert!(mine(4).pick.unwrap_err().is_not_found());
 
-    // 5. A name with a `/` is not retried: LiteLLM tries `azure/azure/gpt-4o`.
-    let theirs = &litellm()["doubled prefix"]["requests"][0];
-    assert_eq!(theirs["pick"], "doubled");
+    // 5. Only a bare name with a provider is retried: LiteLLM tries `azure/gpt-4o` as `azure/azure/gpt-4o`,
+    //    and a name without a provider as `None/<name>`.
+    let theirs = &litellm()["doubled prefix"]["requests"];
+    assert_eq!(theirs[0]["pick"], "doubled");
+    assert_eq!(theirs[1]["pick"], "none");
     let router = self::router(&case("doubled prefix"));
-    let err = router
-        .route("azure/gpt-4o", &RequestContext::new())
-        .unwrap_err();
-    assert!(err.is_not_found());
+    for model in ["azure/gpt-4o", "my-finetune"] {
+        let err = router.route(model, &RequestContext::new()).unwrap_err();
+        assert!(err.is_not_found(), "{model}");
+    }
 
     // 6. default_fallbacks: LiteLLM tries only the first (here missing); modelroute tries each in turn.
     let theirs = &litellm()["default fallbacks in turn"]["requests"][0];
