@@ -410,12 +410,12 @@ impl Found<'_> {
         }
     }
 
-    fn reason(&self, requested: &str, strategy: RoutingStrategy, eligible: usize) -> RouteReason {
+    fn reason(&self, strategy: RoutingStrategy, eligible: usize) -> RouteReason {
         RouteReason {
             matched: self.matched.clone(),
             group: self.name(),
             alias: self.alias.clone(),
-            retried_as: self.retried_as(requested),
+            retried_as: self.retried_as(),
             default_fallback: self.default_fallback,
             strategy,
             eligible,
@@ -548,11 +548,12 @@ impl Router {
     }
 
     /// 4. The route to `member`: its concrete model name; it counts as in flight until dropped.
+    #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
     fn route_to(&self, model: &str, found: &Found<'_>, member: &Member, eligible: usize) -> Route {
         let route = Route {
             deployment: member.deployment.clone(),
             model: found.concrete_model(member).map(Into::into),
-            reason: found.reason(model, self.settings.routing_strategy, eligible),
+            reason: found.reason(self.settings.routing_strategy, eligible),
             wildcard: member.wildcard,
             guard: InFlight::start(member.stats.clone()),
         };
@@ -606,7 +607,7 @@ impl Router {
             (false, rule) => rule.map_or(0, |r| r.count),
         };
         Ok(Resolution {
-            reason: found.reason(model, self.settings.routing_strategy, eligible),
+            reason: found.reason(self.settings.routing_strategy, eligible),
             candidates,
         })
     }

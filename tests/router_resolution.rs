@@ -112,6 +112,17 @@ fn alias_to_a_wildcard_name_gets_the_concrete_model() {
     let route = r.route("fast", &NONE).unwrap();
     assert_eq!(route.model(), "groq/llama-3.1-8b-instant");
     assert_eq!(route.reason().alias(), Some("fast"));
+    assert_eq!(route.reason().retried_as(), None);
+}
+
+#[test]
+fn an_alias_target_gets_the_provider_retry() {
+    let settings = RouterSettings::default().with_alias("fast", "gpt-4.1-mini");
+    let r = router(settings, vec![d("openai/*", "openai/*", "oa")]);
+    let route = r.route("fast", &NONE).unwrap();
+    assert_eq!(route.model(), "openai/gpt-4.1-mini");
+    assert_eq!(route.reason().alias(), Some("fast"));
+    assert_eq!(route.reason().retried_as(), Some("openai/gpt-4.1-mini"));
 }
 
 #[test]

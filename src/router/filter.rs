@@ -60,15 +60,20 @@ pub(crate) struct Unavailable {
 }
 
 fn healthy(m: &Member, now_ns: u64) -> bool {
-    if m.deployment.model_info().blocked() {
-        return false;
-    }
-    let cooling = m.stats.is_cooling(now_ns);
-    #[cfg(feature = "tracing")]
-    if !cooling && m.stats.cooldown_ended(now_ns) {
-        crate::trace::info!(target: "modelroute::health", deployment = %m.id(), "cooldown ended");
-    }
-    !cooling
+    !m.deployment.model_info().blocked() && !cooling(m, now_ns)
+}
+
+#[cfg(not(feature = "tracing"))]
+#[inline]
+fn cooling(m: &Member, now_ns: u64) -> bool {
+    m.stats.is_cooling(now_ns)
+}
+
+/// With `tracing`: the first check that finds a cooldown over reports its end.
+#[cfg(feature = "tracing")]
+#[inline]
+fn cooling(m: &Member, now_ns: u64) -> bool {
+    m.stats.is_cooling_traced(now_ns, m.id())
 }
 
 /// The `deployment skipped` events for the members `rule` leaves out (feature `tracing`).

@@ -139,12 +139,15 @@ pub(super) struct Found<'a> {
     pub pattern_match: Option<PatternMatch<'a>>,
     pub alias: Option<Arc<str>>,
     pub default_fallback: bool,
+    /// The wildcard matched only after LiteLLM's provider retry.
+    retried: bool,
 }
 
 /// The round-robin counter of a pinned deployment (one candidate: never read).
 static NO_TURN: AtomicUsize = AtomicUsize::new(0);
 
 impl<'a> Found<'a> {
+    #[inline]
     fn group(
         group: &'a Group,
         matched: MatchKind,
@@ -156,10 +159,12 @@ impl<'a> Found<'a> {
             pattern_match,
             alias: None,
             default_fallback: false,
+            retried: false,
         }
     }
 
     /// The candidates, in group order.
+    #[inline]
     pub fn members(&self) -> &'a [Arc<Member>] {
         match self.source {
             Source::Group(group) => &group.members,
@@ -168,6 +173,7 @@ impl<'a> Found<'a> {
     }
 
     /// The group's name: model name, public name, pattern or litellm model.
+    #[inline]
     pub fn name(&self) -> Arc<str> {
         match self.source {
             Source::Group(group) => group.name.clone(),
@@ -176,6 +182,7 @@ impl<'a> Found<'a> {
     }
 
     /// The group's round-robin counter.
+    #[inline]
     pub fn round_robin(&self) -> &'a AtomicUsize {
         match self.source {
             Source::Group(group) => &group.round_robin,
@@ -184,15 +191,17 @@ impl<'a> Found<'a> {
     }
 
     /// Whether one deployment was asked for by id (taken as asked: only `blocked` applies).
+    #[inline]
     pub fn is_pinned(&self) -> bool {
         matches!(self.source, Source::Pinned(_))
     }
 
     /// The name the wildcard matched when it was LiteLLM's provider retry (`openai/gpt-4o-mini` for
     /// `gpt-4o-mini`).
-    pub fn retried_as(&self, requested: &str) -> Option<Arc<str>> {
-        let pm = self.pattern_match.as_ref()?;
-        (pm.name() != requested).then(|| pm.name().into())
+    #[inline]
+    pub fn retried_as(&self) -> Option<Arc<str>> {
+        let pm = self.pattern_match.as_ref().filter(|_| self.retried)?;
+        Some(pm.name().into())
     }
 }
 
@@ -207,6 +216,13 @@ impl Router {
         scratch: &'a OnceCell<String>,
     ) -> Option<Found<'a>> {
         let exact = state.global.exact.get(model);
+        // The common case first: a model_name, no team, no alias of that name.
+        if let Some(group) = exact
+            && ctx.team.is_none()
+            && (self.aliases.is_empty() || !self.aliases.contains_key(model))
+        {
+            return Some(Found::group(group, MatchKind::Exact, None));
+        }
         // 1. A deployment id, for a name that is no model_name (LiteLLM checks ids before aliases).
         if exact.is_none()
             && let Some(found) = pinned(state, model, ctx.team)
@@ -306,7 +322,7 @@ impl Router {
 
 /// Step 1: the deployment whose id is `model`, if the request may ask for it by id.
 fn pinned<'a>(state: &'a State, model: &str, team: Option<&str>) -> Option<Found<'a>> {
-    let member = state.by_id.get(model)?;
+    let member = state.member_by_id(model)?;
     let visible = match member.deployment.team() {
         None => true,
         Some((owner, _)) => team == Some(owner),
@@ -319,6 +335,7 @@ fn pinned<'a>(state: &'a State, model: &str, team: Option<&str>) -> Option<Found
         pattern_match: None,
         alias: None,
         default_fallback: false,
+        retried: false,
     })
 }
 
@@ -372,9 +389,14 @@ fn lookup<'a>(
         }
         retried.get().flatten()
     };
+    // The name as requested, then as retried.
+    let names = || {
+        std::iter::once(Some((name, false)))
+            .chain(std::iter::once_with(|| retried_name().map(|r| (r, true))))
+            .flatten()
+    };
     if let Some((team, scope)) = scope {
-        let names = std::iter::once(Some(name)).chain(std::iter::once_with(&retried_name));
-        for candidate in names.flatten() {
+        for (candidate, retried) in names() {
             if let Some(pm) = state.patterns.lookup_team(team, candidate)
                 && let Some(group) = scope.patterns.get(pm.pattern().as_str())
             {
@@ -382,19 +404,22 @@ fn lookup<'a>(
                     team: team_arc(team),
                     pattern: pm.pattern().clone(),
                 };
-                return Some(Found::group(group, matched, Some(pm)));
+                let mut found = Found::group(group, matched, Some(pm));
+                found.retried = retried;
+                return Some(found);
             }
         }
     }
-    let names = std::iter::once(Some(name)).chain(std::iter::once_with(&retried_name));
-    for candidate in names.flatten() {
+    for (candidate, retried) in names() {
         if let Some(pm) = state.patterns.lookup(candidate)
             && let Some(group) = state.global.patterns.get(pm.pattern().as_str())
         {
             let matched = MatchKind::Wildcard {
                 pattern: pm.pattern().clone(),
             };
-            return Some(Found::group(group, matched, Some(pm)));
+            let mut found = Found::group(group, matched, Some(pm));
+            found.retried = retried;
+            return Some(found);
         }
     }
     None

@@ -165,7 +165,33 @@ pub(crate) struct State {
     /// `model_info.team_id` whose model is no template (no `*`), each group in id order (canonical, so that a
     /// reconciled router equals a fresh one).
     pub by_model: HashMap<Box<str>, Group>,
+    /// How many ids have each length: a requested name of a length no id has is no id (skips a hash lookup
+    /// on the route path).
+    id_lengths: IdLengths,
     next_rank: u64,
+}
+
+/// Counts of id lengths, `0..LONG` exactly and `LONG..` together.
+#[derive(Debug, Default)]
+struct IdLengths(Vec<u32>);
+
+const LONG: usize = 128;
+
+impl IdLengths {
+    fn add(&mut self, id: &DeploymentId) {
+        if self.0.is_empty() {
+            self.0 = vec![0; LONG + 1];
+        }
+        self.0[id.as_str().len().min(LONG)] += 1;
+    }
+    fn remove(&mut self, id: &DeploymentId) {
+        if let Some(n) = self.0.get_mut(id.as_str().len().min(LONG)) {
+            *n = n.saturating_sub(1);
+        }
+    }
+    fn may_hold(&self, len: usize) -> bool {
+        self.0.get(len.min(LONG)).is_some_and(|&n| n > 0)
+    }
 }
 
 /// The `litellm_params.model` under which `d` is found by [`State::by_model`], if any.
@@ -256,6 +282,9 @@ impl State {
                 Upserted::Added
             }
         };
+        if old.is_none() {
+            self.id_lengths.add(member.id());
+        }
         self.by_id.insert(member.id().clone(), member);
         result
     }
@@ -264,11 +293,21 @@ impl State {
     pub fn remove(&mut self, id: &DeploymentId) -> bool {
         match self.by_id.remove(id) {
             Some(old) => {
+                self.id_lengths.remove(id);
                 self.detach(&old);
                 true
             }
             None => false,
         }
+    }
+
+    /// The deployment whose id is `name`.
+    #[inline]
+    pub fn member_by_id(&self, name: &str) -> Option<&Arc<Member>> {
+        if !self.id_lengths.may_hold(name.len()) {
+            return None;
+        }
+        self.by_id.get(name)
     }
 
     /// Takes every deployment of a pattern group out of the `PatternRouter` (not out of the group), so that
