@@ -410,6 +410,7 @@ impl Found<'_> {
         }
     }
 
+    #[inline]
     fn reason(&self, strategy: RoutingStrategy, eligible: usize) -> RouteReason {
         RouteReason {
             matched: self.matched.clone(),
@@ -524,7 +525,7 @@ impl Router {
             if member.deployment.model_info().blocked() {
                 return Err(self.unavailable(model, &found, now, None));
             }
-            return Ok(self.route_to(model, &found, member, 1));
+            return Ok(self.route_to(model, &found, member, 1, now));
         }
         // 2. Keep what may take the request: not blocked, not cooling down, tags, lowest order.
         let tags = self.tag_filter(ctx);
@@ -532,7 +533,7 @@ impl Router {
             return Err(self.unavailable(model, &found, now, tags));
         };
         #[cfg(feature = "tracing")]
-        if rule.count < members.len() {
+        if rule.count < members.len() && trace::debug_enabled!(target: "modelroute::route") {
             filter::trace_skipped(model, &found.name(), members, &rule, now, tags);
         }
         // 3. Pick one with the strategy.
@@ -544,12 +545,20 @@ impl Router {
             lar1_type: &self.settings.lar1_type,
         };
         let member = &members[strategy::pick(&input, members, rule.count, |m| rule.accepts(m))];
-        Ok(self.route_to(model, &found, member, rule.count))
+        Ok(self.route_to(model, &found, member, rule.count, now))
     }
 
     /// 4. The route to `member`: its concrete model name; it counts as in flight until dropped.
     #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
-    fn route_to(&self, model: &str, found: &Found<'_>, member: &Member, eligible: usize) -> Route {
+    #[inline(always)]
+    fn route_to(
+        &self,
+        model: &str,
+        found: &Found<'_>,
+        member: &Member,
+        eligible: usize,
+        now: u64,
+    ) -> Route {
         let route = Route {
             deployment: member.deployment.clone(),
             model: found.concrete_model(member).map(Into::into),
@@ -557,14 +566,11 @@ impl Router {
             wildcard: member.wildcard,
             guard: InFlight::start(member.stats.clone()),
         };
-        trace::debug!(
-            target: "modelroute::route",
-            model,
-            deployment = %route.id(),
-            call = route.model(),
-            reason = %route.reason,
-            "routed"
-        );
+        // With no subscriber interested, one load of tracing's global level.
+        #[cfg(feature = "tracing")]
+        if ::tracing::level_enabled!(::tracing::Level::INFO) {
+            trace_routed(model, &route, &member.stats, now);
+        }
         route
     }
 
@@ -820,6 +826,25 @@ impl Router {
                 })
                 .collect(),
         }
+    }
+}
+
+/// After a route: the `routed` event, and `cooldown ended` when the deployment picked had a cooldown that is
+/// now over. Out of line, called only when some event at info level or finer is wanted (feature `tracing`).
+#[cfg(feature = "tracing")]
+#[cold]
+#[inline(never)]
+fn trace_routed(model: &str, route: &Route, stats: &Stats, now_ns: u64) {
+    trace::debug!(
+        target: "modelroute::route",
+        model,
+        deployment = %route.id(),
+        call = route.model(),
+        reason = %route.reason(),
+        "routed"
+    );
+    if stats.cooldown_ended(now_ns) {
+        trace::info!(target: "modelroute::health", deployment = %route.id(), "cooldown ended");
     }
 }
 

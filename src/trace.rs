@@ -11,7 +11,7 @@
 //! | `modelroute::route` | debug | `no deployment`: `model`, `error` (every resolution step tried) |
 //! | `modelroute::route` | info | `no deployment available`: `model`, `group`, `blocked`, `cooling_down`, `tag_mismatch`, `retry_after_secs` |
 //! | `modelroute::health` | warn | `cooldown started`: `deployment`, `cooldown_secs`, `allowed_fails` |
-//! | `modelroute::health` | info | `cooldown ended`: `deployment` (emitted by the first route that finds the cooldown over) |
+//! | `modelroute::health` | info | `cooldown ended`: `deployment` (when a route next picks it after its cooldown) |
 //! | `modelroute::config` | warn | `model_list entry skipped`: `index`, `model_name`, `field`, `reason` |
 //! | `modelroute::config` | info | `duplicate model_list entry loaded once`: `index`, `first_index`, `deployment` |
 //! | `modelroute::config` | warn | `empty organization list`: `index`, `model_name` |

@@ -17,6 +17,7 @@ enum TagMode {
 }
 
 /// Sort key of `order`: a deployment without `order` comes after every deployment with one.
+#[inline(always)]
 fn order_key(m: &Member) -> (bool, i64) {
     match m.deployment.litellm_params().order() {
         Some(o) => (false, o),
@@ -59,25 +60,16 @@ pub(crate) struct Unavailable {
     pub retry_after: Option<Duration>,
 }
 
+#[inline(always)]
 fn healthy(m: &Member, now_ns: u64) -> bool {
-    !m.deployment.model_info().blocked() && !cooling(m, now_ns)
+    !m.deployment.model_info().blocked() && !m.stats.is_cooling(now_ns)
 }
 
-#[cfg(not(feature = "tracing"))]
-#[inline]
-fn cooling(m: &Member, now_ns: u64) -> bool {
-    m.stats.is_cooling(now_ns)
-}
-
-/// With `tracing`: the first check that finds a cooldown over reports its end.
+/// The `deployment skipped` events for the members `rule` leaves out (feature `tracing`; out of line, called
+/// only when the event is enabled).
 #[cfg(feature = "tracing")]
-#[inline]
-fn cooling(m: &Member, now_ns: u64) -> bool {
-    m.stats.is_cooling_traced(now_ns, m.id())
-}
-
-/// The `deployment skipped` events for the members `rule` leaves out (feature `tracing`).
-#[cfg(feature = "tracing")]
+#[cold]
+#[inline(never)]
 pub(crate) fn trace_skipped(
     model: &str,
     group: &str,
@@ -86,9 +78,6 @@ pub(crate) fn trace_skipped(
     now_ns: u64,
     tags: Option<&[&str]>,
 ) {
-    if !crate::trace::debug_enabled!(target: "modelroute::route") {
-        return;
-    }
     for m in members.iter().filter(|m| !rule.accepts(m)) {
         let why = match availability(m, Some(rule), now_ns, tags) {
             CandidateStatus::Blocked => "blocked",
@@ -108,6 +97,7 @@ pub(crate) fn trace_skipped(
     }
 }
 
+#[inline(always)]
 fn tag_ok(m: &Member, mode: TagMode, tags: Option<&[&str]>) -> bool {
     match mode {
         TagMode::All => true,

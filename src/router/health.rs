@@ -121,29 +121,26 @@ impl Stats {
         self.avg_latency_ns.load(Ordering::Relaxed)
     }
 
-    #[cfg_attr(feature = "tracing", allow(dead_code))] // `is_cooling_traced` instead
     pub fn is_cooling(&self, now_ns: u64) -> bool {
         self.cooldown_until.load(Ordering::Relaxed) > now_ns
     }
 
-    /// Whether cooling down at `now_ns`; with the feature `tracing`, a cooldown found over is cleared and
-    /// reported once (`cooldown ended`, for the deployment `id`). One atomic load either way.
+    /// Whether a cooldown had ended by `now_ns` and nobody saw it end yet: clears it, so that only one caller
+    /// reports the end (feature `tracing`: called for the deployment a route picked).
     #[cfg(feature = "tracing")]
     #[inline]
-    pub fn is_cooling_traced(&self, now_ns: u64, id: &crate::DeploymentId) -> bool {
+    pub fn cooldown_ended(&self, now_ns: u64) -> bool {
         let until = self.cooldown_until.load(Ordering::Relaxed);
-        if until > now_ns {
-            return true;
-        }
-        if until != 0
-            && self
-                .cooldown_until
-                .compare_exchange(until, 0, Ordering::Relaxed, Ordering::Relaxed)
-                .is_ok()
-        {
-            crate::trace::info!(target: "modelroute::health", deployment = %id, "cooldown ended");
-        }
-        false
+        until != 0 && until <= now_ns && self.clear_cooldown(until)
+    }
+
+    #[cfg(feature = "tracing")]
+    #[cold]
+    #[inline(never)]
+    fn clear_cooldown(&self, until: u64) -> bool {
+        self.cooldown_until
+            .compare_exchange(until, 0, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
     }
 
     /// Time left in the cooldown, if cooling down.
