@@ -120,12 +120,22 @@ pub(crate) struct Stats {
 }
 
 impl Stats {
+    #[inline]
     pub fn in_flight(&self) -> usize {
         self.in_flight.load(Ordering::Relaxed)
     }
 
+    #[inline]
     pub fn is_cooling(&self, now_ns: u64) -> bool {
         self.cooldown.is_cooling(now_ns)
+    }
+
+    /// Reports `cooldown ended` for `id` if its cooldown ended by `now_ns` and nobody reported it yet
+    /// (feature `tracing`).
+    #[cfg(feature = "tracing")]
+    #[inline]
+    pub fn report_cooldown_end(&self, now_ns: u64, id: &crate::DeploymentId) {
+        self.cooldown.report_end(now_ns, id);
     }
 
     /// Time left in the cooldown, if cooling down.
@@ -133,9 +143,10 @@ impl Stats {
         self.cooldown.left(now_ns)
     }
 
-    /// Records an outcome at `now_ns`. Returns true if it decided a cooldown.
+    /// Records an outcome of deployment `id` at `now_ns`. Returns true if it decided a cooldown.
     pub fn record(
         &self,
+        id: &crate::DeploymentId,
         outcome: Outcome,
         now_ns: u64,
         rule: &CooldownRule,
@@ -150,7 +161,7 @@ impl Stats {
             }
             Outcome::Failure(kind) => {
                 self.failures_total.fetch_add(1, Ordering::Relaxed);
-                self.cooldown.on_failure(kind, now_ns, rule, own, group)
+                self.cooldown.on_failure(id, kind, now_ns, rule, own, group)
             }
         }
     }
