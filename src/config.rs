@@ -1,14 +1,18 @@
 //! Loading a LiteLLM `config.yaml` (or JSON) into a [`RouterConfig`]: the `model_list`, and the parts of
 //! `router_settings` / `litellm_settings` that matter to routing.
 //!
-//! - Read: `model_list`; `routing_strategy` (+ `routing_strategy_args`: `lowest_latency_buffer`, `ttl`,
-//!   `ttft_percentile`), `default_max_parallel_requests`,
+//! - Read: `model_list`; `routing_strategy` (every name LiteLLM accepts; + `routing_strategy_args`:
+//!   `lowest_latency_buffer`, `ttl`, `ttft_percentile`, and `confidence_threshold_low` / `_medium` / `_high`
+//!   for `lar1`), `default_max_parallel_requests`,
 //!   `model_group_alias`, `fallbacks`, `context_window_fallbacks`, `content_policy_fallbacks`,
 //!   `default_fallbacks`, `allowed_fails`, `allowed_fails_policy`, `cooldown_time`, `disable_cooldowns`,
 //!   `num_retries`, `max_fallbacks`, `enable_tag_filtering`, `tag_filtering_match_any`,
 //!   `enable_pre_call_checks`, from `router_settings` or `litellm_settings` (the former wins, as on
 //!   LiteLLM's proxy). Every other key is ignored. An `allowed_fails_policy` key LiteLLM does not know is an
 //!   error (LiteLLM ignores it, leaving the class it meant uncovered).
+//! - `model_list` entries become deployments as LiteLLM's `set_model_list` makes them: one per organization of
+//!   `organization: [a, b]`, identical entries once (with a [`ConfigWarning::DuplicateDeployment`]),
+//!   strategy-router markers (`auto_router/...`) refused (see `model_list.rs` beside this file).
 //! - `os.environ/NAME` values of `litellm_params` are resolved (from the process, or an
 //!   [`Environment`] you give); an unset variable is an error naming it.
 //! - Errors name the file, the entry (index and `model_name`) and the field, never a value.
