@@ -1,8 +1,9 @@
 //! Loading a LiteLLM `config.yaml` (or JSON) into a [`RouterConfig`]: the `model_list`, and the parts of
 //! `router_settings` / `litellm_settings` that matter to routing.
 //!
-//! - Read: `model_list`; `routing_strategy` (+ `routing_strategy_args`: `lowest_latency_buffer`, `ttl`,
-//!   `ttft_percentile`), `default_max_parallel_requests`,
+//! - Read: `model_list`; `routing_strategy` (every name LiteLLM accepts; + `routing_strategy_args`:
+//!   `lowest_latency_buffer`, `ttl`, `ttft_percentile`, and `confidence_threshold_low` / `_medium` / `_high`
+//!   for `lar1`), `default_max_parallel_requests`,
 //!   `model_group_alias`, `fallbacks`, `context_window_fallbacks`, `content_policy_fallbacks`,
 //!   `default_fallbacks`, `allowed_fails`, `allowed_fails_policy`, `cooldown_time`, `disable_cooldowns`,
 //!   `num_retries`, `retry_after`, `retry_policy`, `model_group_retry_policy`, `max_fallbacks`,
@@ -10,6 +11,9 @@
 //!   `enable_pre_call_checks`, from `router_settings` or `litellm_settings` (the former wins, as on
 //!   LiteLLM's proxy). Every other key is ignored. An `allowed_fails_policy` key LiteLLM does not know is an
 //!   error (LiteLLM ignores it, leaving the class it meant uncovered).
+//! - `model_list` entries become deployments as LiteLLM's `set_model_list` makes them: one per organization of
+//!   `organization: [a, b]`, identical entries once (with a [`ConfigWarning::DuplicateDeployment`]),
+//!   strategy-router markers (`auto_router/...`) refused (see `model_list.rs` beside this file).
 //! - `os.environ/NAME` values of `litellm_params` are resolved (from the process, or an
 //!   [`Environment`] you give); an unset variable is an error naming it.
 //! - Errors name the file, the entry (index and `model_name`) and the field, never a value.
@@ -68,7 +72,9 @@ use crate::pattern::PatternRouter;
 use crate::router::{
     AliasTarget, AllowedFailsPolicy, PolicyError, Router, RouterSettings, RoutingStrategy,
 };
+use crate::trace;
 
+mod model_list;
 #[cfg(feature = "yaml")]
 mod yaml;
 
@@ -103,17 +109,58 @@ impl std::fmt::Display for SkippedDeployment {
     }
 }
 
-/// Something lenient loading accepted with a substitute.
+/// Something the loader accepted but you may want to know: a substitute (lenient loading), or an entry
+/// that loads differently from how it reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ConfigWarning {
-    /// A routing strategy this crate does not implement; `simple-shuffle` is used instead.
+    /// A routing strategy this crate does not know (lenient loading); `simple-shuffle` is used instead.
     UnsupportedStrategy {
         /// The field.
         field: String,
         /// The strategy named.
         value: String,
     },
+    /// An entry identical to an earlier one (same id, same settings): loaded once. LiteLLM loads both copies,
+    /// which only doubles that deployment's share of a `simple-shuffle` pick.
+    DuplicateDeployment {
+        /// Index of the duplicate in `model_list`.
+        index: usize,
+        /// Index of the entry it repeats.
+        first_index: usize,
+        /// Their id.
+        id: DeploymentId,
+    },
+    /// `organization: []`: like LiteLLM, the entry gives no deployment.
+    EmptyOrganizationList {
+        /// Index in `model_list`.
+        index: usize,
+        /// The entry's `model_name`, if it has one.
+        model_name: Option<String>,
+    },
+}
+
+impl std::fmt::Display for ConfigWarning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConfigWarning::UnsupportedStrategy { field, value } => write!(
+                f,
+                "`{field}`: unsupported routing strategy `{value}`, using simple-shuffle"
+            ),
+            ConfigWarning::DuplicateDeployment {
+                index,
+                first_index,
+                id,
+            } => write!(
+                f,
+                "model_list[{index}] repeats model_list[{first_index}] (id `{id}`): loaded once"
+            ),
+            ConfigWarning::EmptyOrganizationList { index, .. } => write!(
+                f,
+                "model_list[{index}]: `organization: []` gives no deployment"
+            ),
+        }
+    }
 }
 
 impl RouterConfig {
@@ -295,18 +342,41 @@ impl<'e> ConfigLoader<'e> {
             Some(Value::Array(items)) => items,
             Some(other) => return Err(setting_error("model_list", "a list", &other)),
         };
-        let mut deployments = Vec::with_capacity(entries.len());
+        let mut deployments: Vec<Deployment> = Vec::with_capacity(entries.len());
         let mut skipped = Vec::new();
-        let mut seen: HashMap<DeploymentId, usize> = HashMap::with_capacity(entries.len());
+        // id -> (index in model_list, position in `deployments`)
+        let mut seen: HashMap<DeploymentId, (usize, usize)> = HashMap::with_capacity(entries.len());
         for (index, entry) in entries.into_iter().enumerate() {
             let model_name = entry
                 .get("model_name")
                 .and_then(Value::as_str)
                 .map(str::to_string);
-            let checked = Deployment::from_value_with_env(entry, self.env)
-                .map_err(EntryError::from)
-                .and_then(|d| {
-                    if let Some(&first_index) = seen.get(d.id()) {
+            // One deployment per organization of `organization: [a, b]`, else one.
+            let expanded = model_list::expand(entry, self.env).unwrap_or_else(|e| vec![Err(e)]);
+            if expanded.is_empty() {
+                trace::warn!(
+                    target: "modelroute::config",
+                    index,
+                    model_name = model_name.as_deref(),
+                    "empty organization list"
+                );
+                warnings.push(ConfigWarning::EmptyOrganizationList {
+                    index,
+                    model_name: model_name.clone(),
+                });
+            }
+            for result in expanded {
+                let checked = result.and_then(|d| {
+                    model_list::callable(&d)?;
+                    if let Some(&(first_index, at)) = seen.get(d.id()) {
+                        // Identical entries load once (LiteLLM keeps both copies of one deployment).
+                        if deployments[at] == d {
+                            return Ok(Err(ConfigWarning::DuplicateDeployment {
+                                index,
+                                first_index,
+                                id: d.id().clone(),
+                            }));
+                        }
                         return Err(EntryError::DuplicateId {
                             id: d.id().clone(),
                             first_index,
@@ -315,25 +385,40 @@ impl<'e> ConfigLoader<'e> {
                     if d.routing_name().contains('*') {
                         PatternRouter::check(&d)?;
                     }
-                    Ok(d)
+                    Ok(Ok(d))
                 });
-            match checked {
-                Ok(d) => {
-                    seen.insert(d.id().clone(), index);
-                    deployments.push(d);
-                }
-                Err(error) if self.lenient => skipped.push(SkippedDeployment {
-                    index,
-                    model_name,
-                    error,
-                }),
-                Err(source) => {
-                    return Err(ConfigError::Deployment {
-                        file: None,
-                        index,
-                        model_name,
-                        source: Box::new(source),
-                    });
+                match checked {
+                    Ok(Ok(d)) => {
+                        seen.insert(d.id().clone(), (index, deployments.len()));
+                        deployments.push(d);
+                    }
+                    Ok(Err(duplicate)) => {
+                        trace_duplicate(&duplicate);
+                        warnings.push(duplicate);
+                    }
+                    Err(error) if self.lenient => {
+                        trace::warn!(
+                            target: "modelroute::config",
+                            index,
+                            model_name = model_name.as_deref(),
+                            field = error.field(),
+                            reason = %error,
+                            "model_list entry skipped"
+                        );
+                        skipped.push(SkippedDeployment {
+                            index,
+                            model_name: model_name.clone(),
+                            error,
+                        });
+                    }
+                    Err(source) => {
+                        return Err(ConfigError::Deployment {
+                            file: None,
+                            index,
+                            model_name,
+                            source: Box::new(source),
+                        });
+                    }
                 }
             }
         }
@@ -352,14 +437,23 @@ impl<'e> ConfigLoader<'e> {
         warnings: &mut Vec<ConfigWarning>,
     ) -> Result<RouterSettings, ConfigError> {
         let mut settings = RouterSettings::default();
+        let mut strategy_args = None;
         for section in ["litellm_settings", "router_settings"] {
             match top.get(section) {
                 None | Some(Value::Null) => {}
                 Some(Value::Object(map)) => {
-                    self.apply_section(section, map, &mut settings, warnings)?
+                    self.apply_section(section, map, &mut settings, warnings)?;
+                    if let Some(Value::Object(args)) = map.get("routing_strategy_args") {
+                        strategy_args = Some((section, args));
+                    }
                 }
                 Some(other) => return Err(setting_error(section, "a mapping", other)),
             }
+        }
+        if settings.routing_strategy == RoutingStrategy::Lar1 {
+            let empty = Map::new();
+            let (section, args) = strategy_args.unwrap_or(("router_settings", &empty));
+            settings.lar1_type = lar1_type(section, args)?.to_string();
         }
         Ok(settings)
     }
@@ -382,6 +476,12 @@ impl<'e> ConfigLoader<'e> {
                     match name.parse::<RoutingStrategy>() {
                         Ok(strategy) => s.routing_strategy = strategy,
                         Err(_) if self.lenient => {
+                            trace::warn!(
+                                target: "modelroute::config",
+                                field = %field,
+                                value = name,
+                                "unsupported routing strategy replaced"
+                            );
                             s.routing_strategy = RoutingStrategy::SimpleShuffle;
                             warnings.push(ConfigWarning::UnsupportedStrategy {
                                 field,
@@ -512,6 +612,58 @@ fn retry_policy(field: &str, value: &Value) -> Result<RetryPolicy, ConfigError> 
 /// `value[key]` (for naming the type of a refused entry); `null` when absent.
 fn map_value<'v>(value: &'v Value, key: &str) -> &'v Value {
     value.get(key).unwrap_or(&Value::Null)
+}
+
+/// The LAR-1 tier of a request without LAR-1 metadata (confidence 0.5), from the thresholds of
+/// `routing_strategy_args` as LiteLLM reads them (`lar1_thresholds_from_args`: a number, else the default;
+/// `0 < low < medium < high < 1` or LiteLLM refuses to start).
+fn lar1_type(section: &str, args: &Map<String, Value>) -> Result<&'static str, ConfigError> {
+    let threshold = |key: &str, default: f64| match args.get(key) {
+        Some(Value::Number(n)) => n.as_f64().unwrap_or(default),
+        // Python's bool is an int.
+        Some(Value::Bool(b)) => f64::from(u8::from(*b)),
+        _ => default,
+    };
+    let low = threshold("confidence_threshold_low", 0.3);
+    let medium = threshold("confidence_threshold_medium", 0.5);
+    let high = threshold("confidence_threshold_high", 0.7);
+    if !(0.0 < low && low < medium && medium < high && high < 1.0) {
+        return Err(ConfigError::Setting {
+            file: None,
+            field: format!("{section}.routing_strategy_args"),
+            expected: "LAR-1 thresholds with 0 < low < medium < high < 1",
+            found: "thresholds out of order",
+        });
+    }
+    const CONFIDENCE: f64 = 0.5;
+    Ok(if CONFIDENCE < low {
+        "cloud-smart"
+    } else if CONFIDENCE < medium {
+        "cloud-fast"
+    } else if CONFIDENCE < high {
+        "local"
+    } else {
+        "deep"
+    })
+}
+
+/// The `duplicate model_list entry loaded once` event (feature `tracing`).
+#[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+fn trace_duplicate(warning: &ConfigWarning) {
+    if let ConfigWarning::DuplicateDeployment {
+        index,
+        first_index,
+        id,
+    } = warning
+    {
+        trace::info!(
+            target: "modelroute::config",
+            index,
+            first_index,
+            deployment = %id,
+            "duplicate model_list entry loaded once"
+        );
+    }
 }
 
 fn setting_error(field: &str, expected: &'static str, found: &Value) -> ConfigError {

@@ -247,6 +247,22 @@ impl Deployment {
         self.model_name.contains('*')
     }
 
+    /// Whether `litellm_params.model` is a LiteLLM strategy-router marker (`auto_router/...`: a semantic,
+    /// complexity, adaptive or quality router), which names no model to call but a LiteLLM plugin that picks
+    /// another deployment. The router refuses such deployments (modelroute runs no strategy router), and
+    /// config loading refuses them, or skips them when lenient.
+    ///
+    /// ```
+    /// use modelroute::Deployment;
+    /// assert!(Deployment::new("auto", "auto_router/complexity_router")?.is_strategy_marker());
+    /// assert!(!Deployment::new("gpt-4o", "openai/gpt-4o")?.is_strategy_marker());
+    /// # Ok::<(), modelroute::DeploymentError>(())
+    /// ```
+    pub fn is_strategy_marker(&self) -> bool {
+        // LiteLLM's `classify_strategy_router_model`: every `auto_router/` model is one.
+        self.litellm_params.model().starts_with("auto_router/")
+    }
+
     /// The team and its public name for this deployment, when both `model_info.team_id` and
     /// `model_info.team_public_model_name` are set: such a deployment is seen only by that team's requests,
     /// under the public name.

@@ -1024,6 +1024,15 @@ pub enum ChangeError {
         #[source]
         source: PatternError,
     },
+    /// A LiteLLM strategy-router marker (`litellm_params.model: auto_router/...`), which names no model to
+    /// call (see [`Deployment::is_strategy_marker`](crate::Deployment::is_strategy_marker)).
+    #[error(
+        "deployment `{id}` is a LiteLLM strategy-router marker (auto_router/...), not a callable model"
+    )]
+    StrategyMarker {
+        /// The deployment's id.
+        id: crate::DeploymentId,
+    },
 }
 
 impl ChangeError {
@@ -1032,7 +1041,8 @@ impl ChangeError {
         match self {
             ChangeError::DuplicateId { id }
             | ChangeError::Conflict { id }
-            | ChangeError::Pattern { id, .. } => id,
+            | ChangeError::Pattern { id, .. }
+            | ChangeError::StrategyMarker { id } => id,
         }
     }
 }
@@ -1047,13 +1057,23 @@ pub enum EntryError {
     /// The wildcard pattern or its target is refused.
     #[error(transparent)]
     Pattern(#[from] PatternError),
-    /// An earlier entry has the same id.
-    #[error("id `{id}` already used by model_list[{first_index}]")]
+    /// An earlier entry has the same id but is not identical (identical entries load once, with a
+    /// [`ConfigWarning::DuplicateDeployment`](crate::config::ConfigWarning::DuplicateDeployment)).
+    #[error("id `{id}` already used by model_list[{first_index}], with other settings")]
     DuplicateId {
         /// The id.
         id: crate::DeploymentId,
         /// Index of the first entry with this id.
         first_index: usize,
+    },
+    /// `litellm_params.model` is a LiteLLM strategy-router marker (`auto_router/...`): LiteLLM runs a
+    /// plugin for it that picks another deployment; modelroute runs none, and never calls the marker.
+    #[error(
+        "`{model}` is a LiteLLM strategy-router marker, not a callable model (modelroute runs no strategy router)"
+    )]
+    StrategyMarker {
+        /// The marker (`auto_router/...`).
+        model: String,
     },
 }
 
@@ -1068,6 +1088,7 @@ impl EntryError {
             }
             EntryError::Pattern(_) => "model_name",
             EntryError::DuplicateId { .. } => "model_info.id",
+            EntryError::StrategyMarker { .. } => "litellm_params.model",
         }
     }
 }
@@ -1122,7 +1143,9 @@ pub enum ConfigError {
     },
     /// A `routing_strategy` this crate does not implement.
     #[error(
-        "{}: `{field}`: unsupported routing strategy `{value}` (supported: simple-shuffle, round-robin, least-busy, latency-based-routing)",
+        "{}: `{field}`: unsupported routing strategy `{value}` (supported: LiteLLM's simple-shuffle, least-busy, \
+         latency-based-routing, usage-based-routing, usage-based-routing-v2, cost-based-routing, \
+         provider-budget-routing, lar1; and round-robin)",
         fmt_file(.file)
     )]
     UnsupportedStrategy {

@@ -12,12 +12,16 @@
 //!    write (JSON, or YAML with the `yaml` feature). Every key is kept, `os.environ/NAME` is resolved (an
 //!    unset variable is an error, not an empty key), secrets print as `***`, and an entry without
 //!    `model_info.id` gets the id LiteLLM computes.
-//! 2. **Requested name → one deployment** ([`router`]): [`Router::route`] resolves alias → team names →
-//!    exact `model_name` → wildcards ([`pattern`]: the *whole* name must match, the most specific pattern
-//!    wins, captures fill the target model) → default fallbacks; drops blocked and cooled-down deployments
-//!    and those at a usage limit (`rpm`, `tpm`, `max_parallel_requests`); picks one with the routing strategy
-//!    (LiteLLM's, including usage-, latency- and cost-based routing, with prices from a [`ModelCatalog`]);
-//!    returns a [`Route`] saying which, with the concrete model name, and why. [`Router::apply`] and [`Router::reconcile`] change it atomically while it serves.
+//! 2. **Requested name → one deployment** ([`router`]): [`Router::route`] resolves, in LiteLLM's order, a
+//!    deployment id → alias → team names → exact `model_name` → wildcards ([`pattern`]: the *whole* name
+//!    must match, the most specific pattern wins, captures fill the target model; a bare name is retried
+//!    with its provider, `gpt-4o-mini` as `openai/gpt-4o-mini`) → `litellm_params.model` → default
+//!    fallbacks; drops blocked and cooled-down deployments (cooldowns decided as LiteLLM decides them, from
+//!    failure classes), those too small for the request (pre-call checks), those the tags leave out and
+//!    those at a usage limit (`rpm`, `tpm`, `max_parallel_requests`); picks one with the routing strategy
+//!    (LiteLLM's, including usage-, latency- and cost-based routing, with prices and context windows from a
+//!    [`ModelCatalog`]); returns a [`Route`] saying which, with the concrete model name, and why.
+//!    [`Router::apply`] and [`Router::reconcile`] change it atomically while it serves.
 //! 3. **Discovery** ([`provider`]): which models a LiteLLM proxy, an Ollama server or an LM Studio server
 //!    offers, with typed outcomes (unreachable, timed out, unauthorized, malformed, too large).
 //! 4. **Model cache** ([`cache`]): one list per server *and* key, in memory, on disk and in flight; stale
@@ -38,9 +42,13 @@
 //! ]}"#)?);
 //! let ctx = RequestContext::new();
 //! assert_eq!(router.route("llmengine/gpt-4o", &ctx)?.model(), "openai/gpt-4o");
-//! // Whole-name match: LiteLLM's prefix match would send this to openai/gpt-4o-mini (#42090).
-//! let err = router.route("gpt-4o-mini-2024-07-18", &ctx).unwrap_err();
-//! assert!(err.is_not_found());
+//! // A bare name is retried with its provider, as LiteLLM does: `openai/*` serves it.
+//! assert_eq!(router.route("o3", &ctx)?.model(), "openai/o3");
+//! // Whole-name match: LiteLLM's prefix match would send this to `gpt-*-mini` as openai/gpt-4o-mini,
+//! // dropping the date (#42090); here `gpt-*-mini` does not match, and `openai/*` keeps the whole name.
+//! let route = router.route("gpt-4o-mini-2024-07-18", &ctx)?;
+//! assert_eq!(route.model(), "openai/gpt-4o-mini-2024-07-18");
+//! assert!(router.route("mistral-large", &ctx).unwrap_err().is_not_found());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
@@ -49,6 +57,12 @@
 //! - `openai`: send OpenAI-compatible chat completions to routed deployments (`call`).
 //! - `redis`: replicas share cooldowns, usage limits, routes in flight, latency samples and the model list
 //!   through Redis, over your connection ([`fleet`]).
+//! - `tracing` (off by default): [`tracing`](https://docs.rs/tracing) events for route decisions,
+//!   deployments skipped and why, cooldowns starting and ending, usage limits reached, and config entries
+//!   skipped, for the subscriber you install (targets `modelroute::route`, `modelroute::health`,
+//!   `modelroute::usage`, `modelroute::config`).
+//!   Events carry ids, group and model names, counts and reasons, never a secret nor an `api_base`.
+//!   Without the feature they are not compiled at all.
 //!
 //! ## Errors
 //! One `#[non_exhaustive]` enum per concept in [`error`], each with predicates (for example

@@ -3,11 +3,21 @@
 //!
 //! # Following a request
 //! [`Router::route`] reads top-down:
-//! 1. **Resolve** the name to one group of deployments: an alias of `model_group_alias` (one step) →
-//!    for a request with a team, that team's public names, then its wildcards → an exact `model_name` →
-//!    the global wildcards (the whole name must match; the most specific pattern wins) → each of
-//!    `default_fallbacks` in turn. Nothing found is a [`RouteError::NoDeployment`] that lists every step
-//!    tried: never a guess.
+//! 1. **Resolve** the name to one group of deployments, in LiteLLM's order:
+//!    1. a deployment id (`model_info.id`), for a name that is no `model_name`: that deployment, taken as
+//!       asked ([`MatchKind::DeploymentId`]: no cooldown, context-window, tag or `order` filter; a blocked
+//!       one is refused, and so is one without a free `max_parallel_requests` slot or, under
+//!       `usage-based-routing-v2`, at its `rpm`; a team's deployment only for that team, a wildcard
+//!       deployment never);
+//!    2. an alias of `model_group_alias` (one step; what follows uses the target);
+//!    3. for a request with a team, that team's public names; then an exact `model_name`;
+//!    4. the team's wildcards, then the global ones (the whole name must match; the most specific pattern
+//!       wins), each with the name, then with LiteLLM's provider retry: `gpt-4o-mini` as
+//!       `openai/gpt-4o-mini` when `openai/*` is deployed ([`ModelProviders`]);
+//!    5. the `litellm_params.model` of deployments without a team ([`MatchKind::LitellmModel`]);
+//!    6. each of `default_fallbacks` in turn (steps 3-4, without the provider retry).
+//!
+//!    Nothing found is a [`RouteError::NoDeployment`] that lists every step tried: never a guess.
 //! 2. **Filter** the group, in LiteLLM's order: drop blocked deployments and those cooling down; with
 //!    `enable_pre_call_checks`, drop those whose context window is smaller than the input tokens the request
 //!    states (none left of those: [`RouteError::ContextWindowExceeded`], the cue for
@@ -72,8 +82,10 @@ mod fallback;
 mod filter;
 pub(crate) mod health;
 pub mod latency;
+mod model_provider;
 mod pre_call;
 pub mod pricing;
+mod resolve;
 mod settings;
 mod sharded;
 pub(crate) mod shared;
@@ -83,6 +95,7 @@ pub mod tags;
 pub mod usage;
 
 use std::borrow::Cow;
+use std::cell::OnceCell;
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -92,6 +105,8 @@ pub use self::failure::{FailureKind, MAX_CLASSIFIED_BODY};
 pub use self::fallback::{FallbackPlan, FallbackSource};
 pub use self::filter::CandidateStatus;
 pub use self::health::{DeploymentHealth, Outcome};
+pub use self::model_provider::ModelProviders;
+pub use self::resolve::{MatchKind, Tried};
 pub use self::settings::{AliasTarget, FallbackKind, RouterSettings};
 pub use self::strategy::{RandomSource, RoutingStrategy, SplitMix64, UnknownStrategy};
 pub use self::usage::{LimitReached, Usage, UsageLimit};
@@ -100,8 +115,9 @@ use self::cooldown::{CooldownRule, GroupContext};
 use self::filter::{Eligibility, Refusal};
 use self::health::{InFlight, Stats};
 use self::latency::LatencyRead;
+use self::resolve::Found;
 use self::sharded::Sharded;
-use self::state::{Group, GroupKey, Member, MemberDefaults, State};
+use self::state::{GroupKey, Member, MemberDefaults, State};
 use self::strategy::StrategyInput;
 use self::usage::{LimitCheck, LimitRule, WallNow};
 use crate::attempt::Attempts;
@@ -110,7 +126,8 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::RouterConfig;
 use crate::deployment::{Deployment, DeploymentId};
 use crate::error::{ChangeError, RouteError};
-use crate::pattern::{Pattern, PatternMatch, PatternRouter};
+use crate::pattern::PatternRouter;
+use crate::trace;
 
 /// Who is asking and what: the team (for team public names and team wildcards), the request's tags (for
 /// tag filtering), its input tokens (for pre-call checks and `tpm` limits) and whether it is streamed (for
@@ -187,92 +204,13 @@ impl<'a> RequestContext<'a> {
     }
 }
 
-/// How the requested name matched a group.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum MatchKind {
-    /// An exact `model_name`.
-    Exact,
-    /// A global wildcard pattern.
-    Wildcard {
-        /// The pattern.
-        pattern: Pattern,
-    },
-    /// A team's public model name (`model_info.team_public_model_name`).
-    TeamName {
-        /// The team.
-        team: Arc<str>,
-    },
-    /// A team's wildcard public name.
-    TeamWildcard {
-        /// The team.
-        team: Arc<str>,
-        /// The pattern.
-        pattern: Pattern,
-    },
-}
-
-/// One step of resolution that found nothing (see [`RouteError::NoDeployment`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Tried {
-    /// `model_group_alias` mapped the request to `target`.
-    Alias {
-        /// The requested name.
-        alias: String,
-        /// What it stands for.
-        target: String,
-    },
-    /// The team's public names.
-    TeamName {
-        /// The team.
-        team: String,
-        /// The name looked up.
-        name: String,
-    },
-    /// The team's wildcard public names.
-    TeamWildcard {
-        /// The team.
-        team: String,
-        /// The name looked up.
-        name: String,
-    },
-    /// The exact `model_name`s.
-    Exact {
-        /// The name looked up.
-        name: String,
-    },
-    /// The global wildcards.
-    Wildcard {
-        /// The name looked up.
-        name: String,
-    },
-    /// A default fallback group (looked up by team, exact name, then wildcards).
-    DefaultFallback {
-        /// The group.
-        name: String,
-    },
-}
-
-impl fmt::Display for Tried {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Tried::Alias { alias, target } => write!(f, "alias `{alias}` -> `{target}`"),
-            Tried::TeamName { team, name } => write!(f, "team `{team}` model `{name}`"),
-            Tried::TeamWildcard { team, name } => write!(f, "team `{team}` wildcards for `{name}`"),
-            Tried::Exact { name } => write!(f, "model_name `{name}`"),
-            Tried::Wildcard { name } => write!(f, "wildcards for `{name}`"),
-            Tried::DefaultFallback { name } => write!(f, "default fallback `{name}`"),
-        }
-    }
-}
-
 /// Why a route was chosen: how the name resolved and how the deployment was picked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RouteReason {
     matched: MatchKind,
     group: Arc<str>,
     alias: Option<Arc<str>>,
+    retried_as: Option<Arc<str>>,
     default_fallback: bool,
     strategy: RoutingStrategy,
     eligible: usize,
@@ -284,13 +222,28 @@ impl RouteReason {
     pub fn matched(&self) -> &MatchKind {
         &self.matched
     }
-    /// The group: the model name, public name or pattern that matched.
+    /// The group: the model name, public name or pattern that matched (for a deployment id, the deployment's
+    /// model name; for a `litellm_params.model`, that model).
     pub fn group(&self) -> &str {
         &self.group
     }
     /// The alias the request used, if any.
     pub fn alias(&self) -> Option<&str> {
         self.alias.as_deref()
+    }
+    /// The name a wildcard matched when it matched only after LiteLLM's provider retry: `openai/gpt-4o-mini`
+    /// for a request of `gpt-4o-mini` (see [`ModelProviders`]).
+    ///
+    /// ```
+    /// use modelroute::{Deployment, Router, router::RequestContext};
+    /// let router = Router::new([Deployment::new("openai/*", "openai/*")?])?;
+    /// let route = router.route("gpt-4o-mini", &RequestContext::new())?;
+    /// assert_eq!(route.model(), "openai/gpt-4o-mini");
+    /// assert_eq!(route.reason().retried_as(), Some("openai/gpt-4o-mini"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn retried_as(&self) -> Option<&str> {
+        self.retried_as.as_deref()
     }
     /// Whether the request resolved to nothing and was routed to a `default_fallbacks` group.
     pub fn is_default_fallback(&self) -> bool {
@@ -325,6 +278,11 @@ impl fmt::Display for RouteReason {
             MatchKind::TeamWildcard { team, pattern } => {
                 write!(f, "team `{team}` wildcard `{pattern}`")?
             }
+            MatchKind::DeploymentId => write!(f, "deployment id (model `{}`)", self.group)?,
+            MatchKind::LitellmModel => write!(f, "litellm_params.model `{}`", self.group)?,
+        }
+        if let Some(retried) = &self.retried_as {
+            write!(f, " as `{retried}`")?;
         }
         write!(
             f,
@@ -504,6 +462,8 @@ pub struct Router {
     /// alias -> (alias, target), shared with routes.
     aliases: std::collections::HashMap<Box<str>, (Arc<str>, Arc<str>)>,
     default_fallbacks: Vec<Arc<str>>,
+    /// The provider of a bare name, for the provider retry of wildcard resolution.
+    model_providers: ModelProviders,
     rule: CooldownRule,
     /// How the strategy holds `rpm` / `tpm` as limits (`None`: it does not).
     limit_rule: Option<LimitRule>,
@@ -533,18 +493,9 @@ impl fmt::Debug for Router {
     }
 }
 
-/// A found group, before filtering and picking.
-struct Found<'a> {
-    group: &'a Group,
-    matched: MatchKind,
-    pattern_match: Option<PatternMatch<'a>>,
-    alias: Option<Arc<str>>,
-    default_fallback: bool,
-}
-
 impl Found<'_> {
     /// The concrete model of `member`: for a wildcard match, `litellm_params.model` filled with the captures
-    /// ([`PatternMatch::fill`]). `None` when it is `litellm_params.model` itself.
+    /// ([`PatternMatch::fill`](crate::pattern::PatternMatch::fill)). `None` when it is `litellm_params.model` itself.
     fn concrete_model(&self, member: &Member) -> Option<String> {
         let pm = self.pattern_match.as_ref()?;
         match pm.fill(member.deployment.litellm_params().model()) {
@@ -553,15 +504,17 @@ impl Found<'_> {
         }
     }
 
+    #[inline]
     fn reason(&self, strategy: RoutingStrategy, eligible: usize) -> RouteReason {
         RouteReason {
             matched: self.matched.clone(),
-            group: self.group.name.clone(),
+            group: self.name(),
             alias: self.alias.clone(),
+            retried_as: self.retried_as(),
             default_fallback: self.default_fallback,
             strategy,
             eligible,
-            total: self.group.members.len(),
+            total: self.members().len(),
         }
     }
 }
@@ -599,6 +552,11 @@ impl Router {
     /// The settings.
     pub fn settings(&self) -> &RouterSettings {
         &self.settings
+    }
+
+    /// The providers of bare model names used by the provider retry of wildcard resolution.
+    pub fn model_providers(&self) -> &ModelProviders {
+        &self.model_providers
     }
 
     /// Number of deployments.
@@ -697,24 +655,46 @@ impl Router {
     ) -> Result<Route, RouteError> {
         self.settings.check_model_name(model)?;
         let state = self.state.read();
-        // 1. Resolve the name to one group: alias, team names, exact name, wildcards, default fallbacks.
-        let Some(found) = self.resolve(&state, model, ctx) else {
-            return Err(self.not_found(model, ctx));
+        // 1. Resolve the name to one group: deployment id, alias, team names, exact name, wildcards (with the
+        //    provider retry), litellm_params.model, default fallbacks.
+        let scratch = OnceCell::new();
+        let Some(found) = self.resolve(&state, model, ctx, &scratch) else {
+            let err = self.not_found(model, ctx);
+            trace::debug!(target: "modelroute::route", model, error = %err, "no deployment");
+            return Err(err);
         };
+        let members = found.members();
+        let mut request = self.request(ctx);
+        if found.is_pinned() {
+            // A deployment asked for by id is taken as asked (LiteLLM): no cooldown, context window, tag or
+            // `order` filter; only `blocked` refuses it, and its own limits, since LiteLLM takes its
+            // `max_parallel_requests` slot and runs the strategy's pre-call check (`rpm` under
+            // `usage-based-routing-v2`) for it as for any other pick.
+            let member = &members[0];
+            if member.deployment.model_info().blocked() {
+                return Err(self.unavailable(model, &found, &request, Refusal::Unavailable));
+            }
+            return match self.admit(member, &request) {
+                Some(guard) => Ok(self.route_to(model, &found, member, 1, guard, &request)),
+                None => Err(self.unavailable(model, &found, &request, Refusal::Unavailable)),
+            };
+        }
         // 2. Keep what may take the request: not blocked, not cooling down, large enough, tags, within
         //    limits, lowest order.
-        let members = &found.group.members;
-        let mut request = self.request(ctx);
         for _ in 0..ROUTE_ATTEMPTS {
             let rule = match Eligibility::compute(members, request) {
                 Ok(rule) => rule,
                 Err(refusal) => return Err(self.unavailable(model, &found, &request, refusal)),
             };
+            #[cfg(feature = "tracing")]
+            if rule.count < members.len() && trace::debug_enabled!(target: "modelroute::route") {
+                filter::trace_skipped(model, &found.name(), members, &rule);
+            }
             // 3. Pick one with the strategy, among those that have not failed the request yet if any.
             let input = StrategyInput {
                 strategy: self.settings.routing_strategy,
                 rng: &*self.rng,
-                round_robin: &found.group.round_robin,
+                round_robin: found.round_robin(),
                 latency_buffer: self.settings.lowest_latency_buffer,
                 latency: LatencyRead {
                     now_ns: request.now_ns,
@@ -722,6 +702,7 @@ impl Router {
                     stream: ctx.stream,
                 },
                 usage: request.limits.map(|l| (l.now, l.rule.ttl_secs)),
+                lar1_type: &self.settings.lar1_type,
             };
             let fresh = |m: &Member| rule.accepts(m) && !avoid.contains(m.id());
             let fresh_count = match avoid {
@@ -739,13 +720,7 @@ impl Router {
                 request = self.request(ctx);
                 continue;
             };
-            // 5. The concrete model name; the route counts as in flight until dropped.
-            return Ok(Route {
-                member: member.clone(),
-                model: found.concrete_model(member).map(Into::into),
-                reason: found.reason(self.settings.routing_strategy, rule.count),
-                guard,
-            });
+            return Ok(self.route_to(model, &found, member, rule.count, guard, &request));
         }
         Err(self.unavailable(model, &found, &request, Refusal::Unavailable))
     }
@@ -776,103 +751,83 @@ impl Router {
         &*self.rng
     }
 
+    /// Step 5: the route to `member`, holding `guard`, with its concrete model name; it counts as in flight
+    /// until dropped.
+    #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+    #[inline(always)]
+    fn route_to(
+        &self,
+        model: &str,
+        found: &Found<'_>,
+        member: &Arc<Member>,
+        eligible: usize,
+        guard: InFlight,
+        request: &filter::Request<'_>,
+    ) -> Route {
+        let route = Route {
+            member: member.clone(),
+            model: found.concrete_model(member).map(Into::into),
+            reason: found.reason(self.settings.routing_strategy, eligible),
+            guard,
+        };
+        // With no subscriber interested, one load of tracing's global level.
+        #[cfg(feature = "tracing")]
+        if ::tracing::level_enabled!(::tracing::Level::INFO) {
+            trace_routed(model, &route, request);
+        }
+        route
+    }
+
     /// What `model` resolves to and which deployments could take it now, without picking one. A name
     /// longer than [`RouterSettings::max_model_name_len`] is a [`RouteError::ModelNameTooLong`].
     pub fn explain(&self, model: &str, ctx: &RequestContext<'_>) -> Result<Resolution, RouteError> {
         self.settings.check_model_name(model)?;
         let state = self.state.read();
-        let Some(found) = self.resolve(&state, model, ctx) else {
+        let scratch = OnceCell::new();
+        let Some(found) = self.resolve(&state, model, ctx, &scratch) else {
             return Err(self.not_found(model, ctx));
         };
         let request = self.request(ctx);
-        let members = &found.group.members;
-        let rule = Eligibility::compute(members, request).ok();
+        let members = found.members();
+        let pinned = found.is_pinned();
+        let rule = if pinned {
+            None
+        } else {
+            Eligibility::compute(members, request).ok()
+        };
         let tags = match &rule {
             Some(rule) => Some(*rule.tags()),
             None => filter::tag_rule(members, &request),
         };
-        let candidates = members
+        let availability = |m: &Member| match pinned {
+            true if m.deployment.model_info().blocked() => CandidateStatus::Blocked,
+            true => match request.limit_reached(m) {
+                Some(limit) => CandidateStatus::AtLimit(limit),
+                None => CandidateStatus::Available,
+            },
+            false => filter::availability(m, rule.as_ref(), tags.as_ref(), &request),
+        };
+        let candidates: Vec<Candidate> = members
             .iter()
             .map(|m| Candidate {
                 deployment: m.deployment.clone(),
                 model: found
                     .concrete_model(m)
                     .unwrap_or_else(|| m.deployment.litellm_params().model().to_string()),
-                availability: filter::availability(m, rule.as_ref(), tags.as_ref(), &request),
+                availability: availability(m),
             })
             .collect();
+        let eligible = match (pinned, rule) {
+            (true, _) => candidates
+                .iter()
+                .filter(|c| c.availability == CandidateStatus::Available)
+                .count(),
+            (false, rule) => rule.map_or(0, |r| r.count),
+        };
         Ok(Resolution {
-            reason: found.reason(self.settings.routing_strategy, rule.map_or(0, |r| r.count)),
+            reason: found.reason(self.settings.routing_strategy, eligible),
             candidates,
         })
-    }
-
-    /// Alias, then the name itself, then each default fallback.
-    fn resolve<'a>(
-        &'a self,
-        state: &'a State,
-        model: &'a str,
-        ctx: &RequestContext<'_>,
-    ) -> Option<Found<'a>> {
-        let aliased = if self.aliases.is_empty() {
-            None
-        } else {
-            self.aliases.get(model)
-        };
-        let (name, alias) = match aliased {
-            Some((alias, target)) => (&**target, Some(alias.clone())),
-            None => (model, None),
-        };
-        if let Some(mut found) = lookup(state, name, ctx.team) {
-            found.alias = alias;
-            return Some(found);
-        }
-        self.default_fallbacks.iter().find_map(|group| {
-            let mut found = lookup(state, group, ctx.team)?;
-            found.default_fallback = true;
-            Some(found)
-        })
-    }
-
-    fn not_found(&self, model: &str, ctx: &RequestContext<'_>) -> RouteError {
-        let mut tried = Vec::new();
-        let name = match self.aliases.get(model) {
-            Some((_, target)) => {
-                tried.push(Tried::Alias {
-                    alias: model.to_string(),
-                    target: target.to_string(),
-                });
-                &**target
-            }
-            None => model,
-        };
-        if let Some(team) = ctx.team {
-            tried.push(Tried::TeamName {
-                team: team.to_string(),
-                name: name.to_string(),
-            });
-            tried.push(Tried::TeamWildcard {
-                team: team.to_string(),
-                name: name.to_string(),
-            });
-        }
-        tried.push(Tried::Exact {
-            name: name.to_string(),
-        });
-        tried.push(Tried::Wildcard {
-            name: name.to_string(),
-        });
-        tried.extend(
-            self.default_fallbacks
-                .iter()
-                .map(|g| Tried::DefaultFallback {
-                    name: g.to_string(),
-                }),
-        );
-        RouteError::NoDeployment {
-            model: model.to_string(),
-            tried,
-        }
     }
 
     fn unavailable(
@@ -882,19 +837,32 @@ impl Router {
         request: &filter::Request<'_>,
         refusal: Refusal,
     ) -> RouteError {
-        let why = filter::unavailable(&found.group.members, request);
+        let why = filter::unavailable(found.members(), request);
+        let group = found.name();
+        trace::info!(
+            target: "modelroute::route",
+            model,
+            group = &*group,
+            blocked = why.blocked,
+            cooling_down = why.cooling_down,
+            context_window = why.context_window,
+            tag_mismatch = why.tag_mismatch,
+            limited = why.limited.len(),
+            retry_after_secs = why.retry_after.map(|d| d.as_secs_f64()),
+            "no deployment available"
+        );
         match (refusal, request.input_tokens) {
             (Refusal::ContextWindow, Some(input_tokens)) => RouteError::ContextWindowExceeded {
                 model: model.to_string(),
-                group: found.group.name.to_string(),
+                group: group.to_string(),
                 input_tokens,
                 largest_window: why.largest_window,
                 too_small: why.context_window,
             },
             _ => RouteError::NoneAvailable {
                 model: model.to_string(),
-                group: found.group.name.to_string(),
-                total: found.group.members.len(),
+                group: group.to_string(),
+                total: found.members().len(),
                 blocked: why.blocked,
                 cooling_down: why.cooling_down,
                 context_window: why.context_window,
@@ -913,6 +881,10 @@ impl Router {
     pub fn report(&self, route: &Route, outcome: Outcome) -> bool {
         // Where the deployment stands in its group matters for failures only.
         let group = match outcome {
+            // Asked for by id: the deployment's own group, as for a report by id.
+            Outcome::Failure(_) if route.reason.matched == MatchKind::DeploymentId => {
+                self.own_group_context(&self.state.read(), &route.member)
+            }
             Outcome::Failure(_) => GroupContext {
                 wildcard: route.member.wildcard,
                 single: route.reason.total == 1,
@@ -925,6 +897,16 @@ impl Router {
         self.record(&route.member, outcome, group)
     }
 
+    /// Where `member` stands in its own group (its `model_name`, or its team's public name).
+    fn own_group_context(&self, state: &State, member: &Member) -> GroupContext {
+        let key = GroupKey::of(&member.deployment);
+        GroupContext {
+            wildcard: member.wildcard,
+            single: state.group(key).is_none_or(|g| g.members.len() == 1),
+            has_fallbacks: self.has_general_fallbacks(key.name),
+        }
+    }
+
     /// Records an outcome for the deployment `id` (when the route is not at hand; the request is taken to
     /// have named the deployment's own group). Returns `None` if the router has no such deployment, else
     /// whether a cooldown was decided.
@@ -932,12 +914,7 @@ impl Router {
         let (member, group) = {
             let state = self.state.read();
             let member = state.by_id.get(id).cloned()?;
-            let key = GroupKey::of(&member.deployment);
-            let group = GroupContext {
-                wildcard: member.wildcard,
-                single: state.group(key).is_none_or(|g| g.members.len() == 1),
-                has_fallbacks: self.has_general_fallbacks(key.name),
-            };
+            let group = self.own_group_context(&state, &member);
             (member, group)
         };
         Some(self.record(&member, outcome, group))
@@ -962,10 +939,16 @@ impl Router {
                     self.latency_ttl_ns,
                     ttft_percentile,
                 );
-                if let Some(rule) = &self.limit_rule {
-                    let wall = self.wall(now);
+                if let Some(rule) = self.limit_rule {
                     let tokens = usage.map_or(0, |u| u.total_tokens);
-                    stats.usage.record_success(wall, rule.ttl_secs, tokens);
+                    usage::record_success(
+                        member.id(),
+                        &member.limits,
+                        &stats.usage,
+                        rule,
+                        self.wall(now),
+                        tokens,
+                    );
                 }
                 self.share_success(member, latency, usage, time_to_first_token);
             }
@@ -978,7 +961,14 @@ impl Router {
                 }
             }
         }
-        let cooled = stats.record(outcome, now, &self.rule, &member.cooldown, group);
+        let cooled = stats.record(
+            member.id(),
+            outcome,
+            now,
+            &self.rule,
+            &member.cooldown,
+            group,
+        );
         if cooled && let Some(left) = stats.cooldown_left(now) {
             self.share_cooldown(member, left);
         }
@@ -1036,8 +1026,9 @@ impl Router {
         let target = self.aliases.get(model).map(|(_, t)| t.to_string());
         let group = self.settings.check_model_name(model).ok().and_then(|()| {
             let state = self.state.read();
-            self.resolve(&state, model, &RequestContext::new())
-                .map(|f| f.group.name.to_string())
+            let scratch = OnceCell::new();
+            self.resolve(&state, model, &RequestContext::new(), &scratch)
+                .map(|f| f.name().to_string())
         });
         let keys = std::iter::once(model.to_string())
             .chain(target.clone())
@@ -1156,52 +1147,38 @@ impl Router {
     }
 }
 
-/// Looks `name` up in the team's scope (names, then wildcards), then the exact names, then the global
-/// wildcards.
-fn lookup<'a>(state: &'a State, name: &'a str, team: Option<&str>) -> Option<Found<'a>> {
-    let found = |group, matched, pattern_match| Found {
-        group,
-        matched,
-        pattern_match,
-        alias: None,
-        default_fallback: false,
-    };
-    if let Some(team) = team
-        && let Some(scope) = state.teams.get(team)
-    {
-        let team_arc = scope.team.clone().unwrap_or_else(|| team.into());
-        if let Some(group) = scope.exact.get(name) {
-            return Some(found(group, MatchKind::TeamName { team: team_arc }, None));
-        }
-        if let Some(pm) = state.patterns.lookup_team(team, name)
-            && let Some(group) = scope.patterns.get(pm.pattern().as_str())
-        {
-            let pattern = pm.pattern().clone();
-            return Some(found(
-                group,
-                MatchKind::TeamWildcard {
-                    team: team_arc,
-                    pattern,
-                },
-                Some(pm),
-            ));
-        }
+/// After a route: the `routed` event; `usage limit reached` when the route took the deployment's last
+/// `max_parallel_requests` slot or last request of the minute; `cooldown ended` when the deployment picked
+/// had a cooldown that is now over. Out of line, called only when some event at info level or finer is
+/// wanted (feature `tracing`).
+#[cfg(feature = "tracing")]
+#[cold]
+#[inline(never)]
+fn trace_routed(model: &str, route: &Route, request: &filter::Request<'_>) {
+    trace::debug!(
+        target: "modelroute::route",
+        model,
+        deployment = %route.id(),
+        call = route.model(),
+        reason = %route.reason(),
+        "routed"
+    );
+    let member = &route.member;
+    for limit in request.limits_taken(member).iter().flatten() {
+        usage::trace_limit_reached(route.id(), limit);
     }
-    if let Some(group) = state.global.exact.get(name) {
-        return Some(found(group, MatchKind::Exact, None));
-    }
-    let pm = state.patterns.lookup(name)?;
-    let group = state.global.patterns.get(pm.pattern().as_str())?;
-    let pattern = pm.pattern().clone();
-    Some(found(group, MatchKind::Wildcard { pattern }, Some(pm)))
+    member.stats.report_cooldown_end(request.now_ns, route.id());
 }
 
-/// Ids unique, wildcard deployments accepted by the pattern index.
+/// Ids unique, no strategy-router marker, wildcard deployments accepted by the pattern index.
 fn validate(deployments: &[Arc<Deployment>]) -> Result<(), ChangeError> {
     let mut seen = std::collections::HashSet::with_capacity(deployments.len());
     for d in deployments {
         if !seen.insert(d.id()) {
             return Err(ChangeError::DuplicateId { id: d.id().clone() });
+        }
+        if d.is_strategy_marker() {
+            return Err(ChangeError::StrategyMarker { id: d.id().clone() });
         }
         if GroupKey::of(d).wildcard() {
             PatternRouter::check(d).map_err(|source| ChangeError::Pattern {
@@ -1220,6 +1197,7 @@ pub struct RouterBuilder {
     catalog: Option<Arc<ModelCatalog>>,
     clock: Option<Arc<dyn Clock>>,
     rng: Option<Arc<dyn RandomSource>>,
+    model_providers: ModelProviders,
     deployments: Vec<Arc<Deployment>>,
     #[cfg(feature = "redis")]
     fleet: Option<Arc<crate::fleet::Link>>,
@@ -1281,6 +1259,22 @@ impl RouterBuilder {
     pub fn seed(self, seed: u64) -> Self {
         self.rng(Arc::new(SplitMix64::new(seed)))
     }
+    /// With these providers of bare model names (default: [`ModelProviders::litellm`]), which decide how
+    /// wildcard resolution retries a bare name: `gpt-4o-mini` as `openai/gpt-4o-mini`.
+    ///
+    /// ```
+    /// use modelroute::{Deployment, Router, router::{ModelProviders, RequestContext}};
+    /// let router = Router::builder()
+    ///     .model_providers(ModelProviders::litellm().with("my-llama", "ollama_chat"))
+    ///     .deployment(Deployment::new("ollama_chat/*", "ollama_chat/*")?)
+    ///     .build()?;
+    /// assert_eq!(router.route("my-llama", &RequestContext::new())?.model(), "ollama_chat/my-llama");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn model_providers(mut self, providers: ModelProviders) -> Self {
+        self.model_providers = providers;
+        self
+    }
     /// Adds a deployment.
     pub fn deployment(mut self, deployment: impl Into<Arc<Deployment>>) -> Self {
         self.deployments.push(deployment.into());
@@ -1305,7 +1299,8 @@ impl RouterBuilder {
         self
     }
 
-    /// Builds the router. Fails on duplicate ids or a wildcard deployment the pattern index refuses.
+    /// Builds the router. Fails on duplicate ids, a strategy-router marker (`auto_router/...`) or a wildcard
+    /// deployment the pattern index refuses.
     pub fn build(self) -> Result<Router, ChangeError> {
         validate(&self.deployments)?;
         Ok(self.build_validated())
@@ -1355,6 +1350,7 @@ impl RouterBuilder {
             ),
             catalog: self.catalog,
             wall_epoch: clock.system_now(),
+            model_providers: self.model_providers,
             epoch: clock.now(),
             clock,
             rng: self

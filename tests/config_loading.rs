@@ -170,7 +170,7 @@ fn unset_environment_variable_names_file_entry_and_field() {
 
 #[cfg(feature = "yaml")]
 #[test]
-fn litellm_proxy_test_config_strict_and_lenient() {
+fn litellm_proxys_own_test_config_loads_strictly_with_its_routing_strategy() {
     let env = env();
     // LiteLLM's own proxy test config routes with usage-based-routing-v2: it loads strictly.
     let config = RouterConfig::loader()

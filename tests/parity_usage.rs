@@ -265,6 +265,23 @@ fn scenarios() -> Vec<Scenario> {
             json!({"op": "route", "model": "h", "name": "r4", "input_tokens": 20_000}), // long: model_info
             json!({"op": "route", "model": "h", "name": "r5", "input_tokens": 1_000}),  // short: cheapest
         ]),
+        Scenario::new(
+            "a deployment asked for by id keeps its slots and its v2 rpm",
+            v2.clone(),
+            json!([
+                dep("a", "g", "openai/a", json!({"rpm": 2})),
+                dep("b", "g", "openai/b", json!({"max_parallel_requests": 1})),
+            ]),
+        )
+        .steps([
+            json!({"op": "route", "model": "a", "name": "r1"}),
+            json!({"op": "route", "model": "a", "name": "r2"}),
+            json!({"op": "route", "model": "a", "name": "r3"}), // refused: rpm 2 counted by id too
+            json!({"op": "route", "model": "b", "name": "r4", "hold": true}),
+            json!({"op": "route", "model": "b", "name": "r5"}), // refused: its one slot is held
+            json!({"op": "release", "route": "r4"}),
+            json!({"op": "route", "model": "b", "name": "r6"}),
+        ]),
         // Deliberate differences (README): the decisions differ, exactly as documented.
         Scenario::new(
             "difference: rpm",
@@ -502,6 +519,14 @@ fn pre_call_checks_read_context_windows_from_model_info_else_the_cost_table_like
     );
     let message = o.modelroute[2]["message"].as_str().unwrap();
     assert!(message.contains("200000 input tokens exceed"), "{message}");
+}
+
+#[test]
+fn a_deployment_asked_for_by_id_keeps_its_slots_and_its_v2_rpm_like_litellm() {
+    same(
+        "a deployment asked for by id keeps its slots and its v2 rpm",
+        &[Some("a"), Some("a"), None, Some("b"), None, Some("b")],
+    );
 }
 
 /// LiteLLM's v2 excludes a deployment once `count + 1 >= rpm`, one request early; modelroute allows `rpm`.

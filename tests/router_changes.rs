@@ -232,8 +232,10 @@ fn reconcile_restores_precedence_between_equally_specific_patterns() {
 
 const NAMES: [&str; 8] = ["a", "b", "x-*", "*-y", "x*y", "ab*", "*", "x-y"];
 const TEAMS: [Option<&str>; 3] = [None, Some("t1"), Some("t2")];
-const PROBES: [&str; 14] = [
+/// Requested names: model names and wildcard matches, then `litellm_params.model`s and deployment ids.
+const PROBES: [&str; 19] = [
     "a", "b", "x-y", "x-", "-y", "xy", "x-z-y", "aby", "ab", "ab-y", "q", "x--y", "abx-y", "x-yy",
+    "fixed/0", "fixed/1", "fixed/2", "d1", "d4",
 ];
 
 #[derive(Debug, Clone)]
@@ -249,7 +251,8 @@ struct Spec {
 fn build(s: &Spec) -> Deployment {
     let name = NAMES[s.name as usize];
     let target = if s.fixed_target || !name.contains('*') {
-        format!("fixed/{}", s.id)
+        // Shared by several deployments: `litellm_params.model` groups span model names.
+        format!("fixed/{}", s.id % 3)
     } else {
         "prov/".to_string() + &"*".repeat(name.matches('*').count())
     };

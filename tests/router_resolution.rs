@@ -49,8 +49,18 @@ fn exact_name_beats_wildcards_and_wildcards_match_whole_names() {
         r.route("gpt-4o-mini", &NONE).unwrap().model(),
         "openai/gpt-4o-mini"
     );
-    // LiteLLM's prefix match would route this one too, dropping the suffix (#42090).
-    let err = r.route("gpt-4o-mini-2024-07-18", &NONE).unwrap_err();
+    // LiteLLM's prefix match would route this one to `gpt-*-mini`, dropping the suffix (#42090): here the
+    // whole name must match, so it goes to `openai/*` through the provider retry, suffix kept.
+    let route = r.route("gpt-4o-mini-2024-07-18", &NONE).unwrap();
+    assert_eq!(route.id().as_str(), "wild");
+    assert_eq!(route.model(), "openai/gpt-4o-mini-2024-07-18");
+    let without_openai = router(
+        RouterSettings::default(),
+        vec![d("gpt-*-mini", "openai/gpt-*-mini", "mini")],
+    );
+    let err = without_openai
+        .route("gpt-4o-mini-2024-07-18", &NONE)
+        .unwrap_err();
     assert!(err.is_not_found());
 }
 
@@ -102,6 +112,17 @@ fn alias_to_a_wildcard_name_gets_the_concrete_model() {
     let route = r.route("fast", &NONE).unwrap();
     assert_eq!(route.model(), "groq/llama-3.1-8b-instant");
     assert_eq!(route.reason().alias(), Some("fast"));
+    assert_eq!(route.reason().retried_as(), None);
+}
+
+#[test]
+fn an_alias_target_gets_the_provider_retry() {
+    let settings = RouterSettings::default().with_alias("fast", "gpt-4.1-mini");
+    let r = router(settings, vec![d("openai/*", "openai/*", "oa")]);
+    let route = r.route("fast", &NONE).unwrap();
+    assert_eq!(route.model(), "openai/gpt-4.1-mini");
+    assert_eq!(route.reason().alias(), Some("fast"));
+    assert_eq!(route.reason().retried_as(), Some("openai/gpt-4.1-mini"));
 }
 
 #[test]
@@ -188,6 +209,7 @@ fn nothing_found_lists_every_step_tried() {
     assert_eq!(
         tried,
         &vec![
+            Tried::DeploymentId { name: "old".into() },
             Tried::Alias {
                 alias: "old".into(),
                 target: "retired".into()
@@ -196,14 +218,17 @@ fn nothing_found_lists_every_step_tried() {
                 team: "t1".into(),
                 name: "retired".into()
             },
+            Tried::Exact {
+                name: "retired".into()
+            },
             Tried::TeamWildcard {
                 team: "t1".into(),
                 name: "retired".into()
             },
-            Tried::Exact {
+            Tried::Wildcard {
                 name: "retired".into()
             },
-            Tried::Wildcard {
+            Tried::LitellmModel {
                 name: "retired".into()
             },
             Tried::DefaultFallback {
@@ -481,4 +506,246 @@ fn a_requested_name_longer_than_the_limit_is_refused_before_any_lookup() {
         r.route(&over, &NONE).unwrap().model(),
         over.replacen("pre/", "openai/", 1)
     );
+}
+
+#[test]
+fn a_deployment_id_routes_to_that_deployment_taken_as_asked() {
+    let settings = RouterSettings::default()
+        .with_alias("pinned", "gpt-4o")
+        .with_cooldown(0, std::time::Duration::from_secs(60));
+    let r = router(
+        settings,
+        vec![
+            d("gpt-4o", "openai/gpt-4o", "oa"),
+            d("gpt-4o", "azure/gpt-4o-eu", "pinned"),
+            d("claude", "anthropic/claude-sonnet-4", "gpt-4o"),
+        ],
+    );
+    let route = r.route("oa", &NONE).unwrap();
+    assert_eq!(route.id().as_str(), "oa");
+    assert_eq!(route.model(), "openai/gpt-4o");
+    assert_eq!(route.group(), "gpt-4o");
+    assert_eq!(route.reason().matched(), &MatchKind::DeploymentId);
+    // Like LiteLLM, an id comes before an alias of the same name, and a model_name before an id.
+    assert_eq!(r.route("pinned", &NONE).unwrap().id().as_str(), "pinned");
+    assert_eq!(r.route("gpt-4o", &NONE).unwrap().group(), "gpt-4o");
+    assert_eq!(
+        r.route("gpt-4o", &NONE).unwrap().reason().matched(),
+        &MatchKind::Exact
+    );
+    // Taken as asked: a cooldown does not keep the caller from the deployment it named.
+    let route = r.route("oa", &NONE).unwrap();
+    r.report(
+        &route,
+        modelroute::router::Outcome::failure(modelroute::router::FailureKind::Status(500)),
+    );
+    assert!(r.health(route.id()).unwrap().is_cooling_down());
+    assert_eq!(r.route("oa", &NONE).unwrap().id().as_str(), "oa");
+    for _ in 0..20 {
+        assert_eq!(r.route("gpt-4o", &NONE).unwrap().id().as_str(), "pinned");
+    }
+}
+
+#[test]
+fn a_blocked_team_or_wildcard_deployment_is_not_reached_by_its_id() {
+    let blocked = d("gpt-4o", "openai/gpt-4o", "blocked")
+        .with_info("blocked", true)
+        .unwrap();
+    let team = Deployment::new("internal-1", "azure/gpt-4o-team")
+        .unwrap()
+        .with_team("team-a", "gpt-4o")
+        .unwrap()
+        .with_id("team-dep")
+        .unwrap();
+    let r = router(
+        RouterSettings::default(),
+        vec![blocked, team, d("openai/*", "openai/*", "wild")],
+    );
+    let err = r.route("blocked", &NONE).unwrap_err();
+    assert!(
+        matches!(err, RouteError::NoneAvailable { blocked: 1, .. }),
+        "{err:?}"
+    );
+    assert_eq!(
+        r.route("team-dep", &RequestContext::new().with_team("team-a"))
+            .unwrap()
+            .id()
+            .as_str(),
+        "team-dep"
+    );
+    for ctx in [NONE, RequestContext::new().with_team("team-b")] {
+        assert!(r.route("team-dep", &ctx).unwrap_err().is_not_found());
+    }
+    // A wildcard deployment's model is a template, not something to call.
+    assert!(r.route("wild", &NONE).unwrap_err().is_not_found());
+}
+
+#[test]
+fn a_litellm_params_model_routes_to_its_deployments_when_no_name_matches() {
+    let r = router(
+        RouterSettings::default().with_strategy(RoutingStrategy::RoundRobin),
+        vec![
+            d("eu", "azure/gpt-4o-eu", "eu-1"),
+            d("eu-backup", "azure/gpt-4o-eu", "eu-2"),
+            d("azure/gpt-4o-eu", "openai/gpt-4o", "named"),
+            d("us", "azure/gpt-4o-us", "us"),
+            Deployment::new("internal", "azure/gpt-4o-us")
+                .unwrap()
+                .with_info("team_id", "team-a")
+                .unwrap()
+                .with_id("team-us")
+                .unwrap(),
+            d("anthropic/*", "anthropic/*", "anthropic-wild"),
+            d("claude", "anthropic/claude-sonnet-4", "claude"),
+        ],
+    );
+    // A model_name equal to the request comes first.
+    assert_eq!(
+        r.route("azure/gpt-4o-eu", &NONE).unwrap().id().as_str(),
+        "named"
+    );
+    // Otherwise the deployments whose litellm_params.model it is, across model names, in id order.
+    let explained = r.explain("azure/gpt-4o-us", &NONE).unwrap();
+    assert_eq!(explained.reason.matched(), &MatchKind::LitellmModel);
+    assert_eq!(explained.reason.group(), "azure/gpt-4o-us");
+    // Deployments of a team are not reached by their model (LiteLLM drops them for other teams).
+    let ids: Vec<&str> = explained
+        .candidates
+        .iter()
+        .map(|c| c.deployment.id().as_str())
+        .collect();
+    assert_eq!(ids, ["us"]);
+    // Wildcards come before: LiteLLM's early resolution returns the pattern's deployments.
+    assert_eq!(
+        r.route("anthropic/claude-sonnet-4", &NONE)
+            .unwrap()
+            .id()
+            .as_str(),
+        "anthropic-wild"
+    );
+    // Picked by the strategy like any group.
+    let picks: Vec<String> = (0..4)
+        .map(|_| r.route("openai/gpt-4o", &NONE).unwrap().id().to_string())
+        .collect();
+    assert_eq!(picks, ["named"; 4]);
+    let mut two = std::collections::HashSet::new();
+    let r = router(
+        RouterSettings::default().with_strategy(RoutingStrategy::RoundRobin),
+        vec![
+            d("eu", "azure/gpt-4o-eu", "eu-1"),
+            d("eu-backup", "azure/gpt-4o-eu", "eu-2"),
+        ],
+    );
+    for _ in 0..4 {
+        two.insert(r.route("azure/gpt-4o-eu", &NONE).unwrap().id().to_string());
+    }
+    assert_eq!(two, ["eu-1", "eu-2"].map(String::from).into());
+}
+
+#[test]
+fn a_bare_name_retries_the_wildcards_as_provider_slash_name() {
+    let r = router(
+        RouterSettings::default(),
+        vec![
+            d("openai/*", "openai/*", "oa"),
+            d("vertex_ai/*", "vertex_ai/*", "vertex"),
+            d("gpt-4o", "azure/gpt-4o-eu", "exact"),
+        ],
+    );
+    let route = r.route("gpt-4o-mini", &NONE).unwrap();
+    assert_eq!(route.id().as_str(), "oa");
+    assert_eq!(route.model(), "openai/gpt-4o-mini");
+    assert_eq!(route.reason().retried_as(), Some("openai/gpt-4o-mini"));
+    assert!(
+        route
+            .reason()
+            .to_string()
+            .contains("as `openai/gpt-4o-mini`")
+    );
+    // The provider is LiteLLM's: `gemini-2.5-flash` is a vertex_ai model in its price file.
+    assert_eq!(
+        r.route("gemini-2.5-flash", &NONE).unwrap().model(),
+        "vertex_ai/gemini-2.5-flash"
+    );
+    // An exact name comes first; a name matching a wildcard as is is not retried.
+    assert_eq!(r.route("gpt-4o", &NONE).unwrap().id().as_str(), "exact");
+    assert_eq!(
+        r.route("openai/o3", &NONE).unwrap().reason().retried_as(),
+        None
+    );
+    // A name without a provider is not retried, and the error lists the retry it tried.
+    let err = r.route("my-finetune", &NONE).unwrap_err();
+    assert!(err.is_not_found());
+    let err = r.route("claude-opus-9", &NONE).unwrap_err();
+    let RouteError::NoDeployment { tried, .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert!(tried.contains(&Tried::Wildcard {
+        name: "anthropic/claude-opus-9".into()
+    }));
+}
+
+#[test]
+fn the_caller_overrides_the_provider_of_a_bare_name() {
+    use modelroute::router::ModelProviders;
+    let deployments = vec![
+        d("openai/*", "openai/*", "oa"),
+        d("ollama_chat/*", "ollama_chat/*", "local"),
+    ];
+    let r = Router::builder()
+        .model_providers(
+            ModelProviders::litellm()
+                .with("llama3.3", "ollama_chat")
+                .with("gpt-4o-mini", "ollama_chat")
+                .without("o3"),
+        )
+        .deployments(deployments.clone())
+        .build()
+        .unwrap();
+    assert_eq!(
+        r.route("llama3.3", &NONE).unwrap().model(),
+        "ollama_chat/llama3.3"
+    );
+    assert_eq!(
+        r.route("gpt-4o-mini", &NONE).unwrap().id().as_str(),
+        "local"
+    );
+    assert!(r.route("o3", &NONE).unwrap_err().is_not_found());
+    assert_eq!(r.route("gpt-4.1", &NONE).unwrap().id().as_str(), "oa");
+    let none = Router::builder()
+        .model_providers(ModelProviders::none())
+        .deployments(deployments)
+        .build()
+        .unwrap();
+    assert!(none.route("gpt-4.1", &NONE).unwrap_err().is_not_found());
+}
+
+#[test]
+fn a_team_retries_its_own_wildcards_before_the_global_ones() {
+    let team_wild = Deployment::new("internal-1", "azure/*")
+        .unwrap()
+        .with_team("team-a", "openai/*")
+        .unwrap()
+        .with_id("team-wild")
+        .unwrap();
+    let r = router(
+        RouterSettings::default(),
+        vec![
+            team_wild,
+            d("*", "ollama/*", "catch-all"),
+            d("gpt-4o", "openai/gpt-4o", "exact"),
+        ],
+    );
+    let a = RequestContext::new().with_team("team-a");
+    // LiteLLM: the team's wildcards with the name (no match), then as openai/gpt-4o-mini (match), before
+    // the global `*`.
+    let route = r.route("gpt-4o-mini", &a).unwrap();
+    assert_eq!(route.id().as_str(), "team-wild");
+    assert_eq!(route.model(), "azure/gpt-4o-mini");
+    assert_eq!(
+        r.route("gpt-4o-mini", &NONE).unwrap().id().as_str(),
+        "catch-all"
+    );
+    // An exact name beats the team's wildcards (LiteLLM resolves names before its early wildcard step).
+    assert_eq!(r.route("gpt-4o", &a).unwrap().id().as_str(), "exact");
 }

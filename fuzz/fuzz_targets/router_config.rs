@@ -20,6 +20,9 @@ fuzz_target!(|data: &[u8]| {
             let router = Router::builder().config(config).seed(1).build().expect("validated at load");
             let ctx = RequestContext::new().with_team("t").with_tags(&["a"]);
             let mut names: Vec<String> = deployments.iter().map(|d| d.routing_name().replace('*', "x")).collect();
+            // Deployment ids and litellm_params.model are requestable names too.
+            names.extend(deployments.iter().map(|d| d.id().to_string()));
+            names.extend(deployments.iter().map(|d| d.litellm_params().model().to_string()));
             names.extend(["gpt-4o".to_string(), String::new(), text.chars().take(16).collect()]);
             for name in &names {
                 let _ = router.route(name, &ctx);

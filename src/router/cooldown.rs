@@ -37,6 +37,11 @@
 //!
 //! The state of one deployment (its counters and the end of its cooldown) is kept apart from the rest of its
 //! health state: it is what a fleet of replicas will share.
+//!
+//! With the feature `tracing`, a decided cooldown is a `cooldown started` event (target
+//! `modelroute::health`, warn: the deployment, the failure's class, the cooldown's length and the rule that
+//! decided it), and the first route that picks the deployment after its cooldown is over reports
+//! `cooldown ended` (info).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -45,7 +50,7 @@ use parking_lot::Mutex;
 use serde_json::Value;
 
 use super::failure::FailureKind;
-use crate::deployment::Deployment;
+use crate::deployment::{Deployment, DeploymentId};
 
 /// LiteLLM's `DEFAULT_FAILURE_THRESHOLD_PERCENT`: a failure share of the minute above this cools a
 /// deployment down (default rule).
@@ -390,6 +395,7 @@ pub(crate) struct Minute {
 }
 
 impl CooldownState {
+    #[inline]
     pub fn is_cooling(&self, now_ns: u64) -> bool {
         self.until_ns.load(Ordering::Relaxed) > now_ns
     }
@@ -412,10 +418,11 @@ impl CooldownState {
         self.counters.lock().successes.incr(now_ns, MINUTE);
     }
 
-    /// Counts a failure and decides whether it cools the deployment down (see the [module docs](self)).
-    /// Returns true if it does.
+    /// Counts a failure of deployment `id` and decides whether it cools the deployment down (see the
+    /// [module docs](self)). Returns true if it does.
     pub fn on_failure(
         &self,
+        id: &DeploymentId,
         kind: FailureKind,
         now_ns: u64,
         rule: &CooldownRule,
@@ -447,7 +454,8 @@ impl CooldownState {
         } else {
             rule.cooldown_time
         };
-        let cool = if own.policy.is_some() || own.allowed_fails.is_some() {
+        // Which rule decided a cooldown (`None`: none).
+        let decided: Option<&'static str> = if own.policy.is_some() || own.allowed_fails.is_some() {
             // 3. The deployment's own policy.
             if own_entry.is_none()
                 && lone
@@ -467,7 +475,11 @@ impl CooldownState {
                 CounterKey::Router
             };
             let ttl = own.cooldown_time.unwrap_or(router_ttl);
-            counters.count_fail(key, now_ns, ttl) > u64::from(allowed)
+            (counters.count_fail(key, now_ns, ttl) > u64::from(allowed)).then_some(match key {
+                CounterKey::Class(_) => "deployment allowed_fails_policy",
+                CounterKey::Deployment => "deployment allowed_fails",
+                CounterKey::Router => "router allowed_fails",
+            })
         } else if rule.policy.is_none() && rule.allowed_fails.is_none() {
             // 4. LiteLLM's default rule.
             let successes = counters.successes.get(now_ns);
@@ -478,12 +490,20 @@ impl CooldownState {
             } else {
                 0.0
             };
-            (kind.status() == 429 && !group.single)
-                || (share == 1.0 && total >= SINGLE_DEPLOYMENT_TRAFFIC_FAILURE_THRESHOLD)
-                || (share > DEFAULT_FAILURE_THRESHOLD_PERCENT
-                    && total >= DEFAULT_FAILURE_THRESHOLD_MINIMUM_REQUESTS
-                    && !group.single)
-                || !kind.retryable_status()
+            if kind.status() == 429 && !group.single {
+                Some("default rule: rate limited")
+            } else if share == 1.0 && total >= SINGLE_DEPLOYMENT_TRAFFIC_FAILURE_THRESHOLD {
+                Some("default rule: every request of the minute failed")
+            } else if share > DEFAULT_FAILURE_THRESHOLD_PERCENT
+                && total >= DEFAULT_FAILURE_THRESHOLD_MINIMUM_REQUESTS
+                && !group.single
+            {
+                Some("default rule: failure share of the minute")
+            } else if !kind.retryable_status() {
+                Some("default rule: not retryable")
+            } else {
+                None
+            }
         } else {
             // 5. The router's allowed_fails / policy.
             if lone && router_entry.is_none() {
@@ -491,12 +511,41 @@ impl CooldownState {
             }
             let allowed =
                 router_entry.unwrap_or_else(|| rule.allowed_fails.unwrap_or(DEFAULT_ALLOWED_FAILS));
-            counters.count_fail(CounterKey::Router, now_ns, router_ttl) > u64::from(allowed)
+            (counters.count_fail(CounterKey::Router, now_ns, router_ttl) > u64::from(allowed))
+                .then_some(if router_entry.is_some() {
+                    "router allowed_fails_policy"
+                } else {
+                    "router allowed_fails"
+                })
         };
-        if cool {
-            self.start(now_ns, cooldown_time);
+        drop(counters);
+        let Some(decided) = decided else {
+            return false;
+        };
+        self.start(now_ns, cooldown_time);
+        trace_started(id, kind, cooldown_time, decided);
+        true
+    }
+
+    /// Whether a cooldown had ended by `now_ns` and nobody reported its end yet: clears it and reports
+    /// `cooldown ended` for `id`, so that only one caller does (feature `tracing`: called for the deployment
+    /// a route picked, not on the filter's hot checks).
+    #[cfg(feature = "tracing")]
+    #[inline]
+    pub fn report_end(&self, now_ns: u64, id: &DeploymentId) {
+        let until = self.until_ns.load(Ordering::Relaxed);
+        if until != 0 && until <= now_ns && self.clear(until) {
+            crate::trace::info!(target: "modelroute::health", deployment = %id, "cooldown ended");
         }
-        cool
+    }
+
+    #[cfg(feature = "tracing")]
+    #[cold]
+    #[inline(never)]
+    fn clear(&self, until: u64) -> bool {
+        self.until_ns
+            .compare_exchange(until, 0, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
     }
 
     /// Cools down until `until_ns` at least (a cooldown another replica started): a later end already set
@@ -514,6 +563,19 @@ impl CooldownState {
         let new = if until > now_ns { until.min(end) } else { end };
         self.until_ns.store(new, Ordering::Relaxed);
     }
+}
+
+/// The `cooldown started` event (feature `tracing`).
+#[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+fn trace_started(id: &DeploymentId, kind: FailureKind, length: Duration, decided: &'static str) {
+    crate::trace::warn!(
+        target: "modelroute::health",
+        deployment = %id,
+        failure = kind.litellm_class(),
+        cooldown_secs = length.as_secs_f64(),
+        rule = decided,
+        "cooldown started"
+    );
 }
 
 pub(crate) fn nanos(d: Duration) -> u64 {
@@ -570,7 +632,8 @@ mod tests {
         let s = CooldownState::default();
         let r = rule(Some(1));
         let own = DeploymentCooldown::default();
-        let fail = |t| s.on_failure(FailureKind::InternalServer, t, &r, &own, MULTI);
+        let id = DeploymentId::from("d");
+        let fail = |t| s.on_failure(&id, FailureKind::InternalServer, t, &r, &own, MULTI);
         assert!(!fail(0));
         assert!(fail(SEC));
         // Still within the 5 s counter: a third failure decides a cooldown again.

@@ -16,6 +16,7 @@ use super::tags::TagRule;
 use super::usage::{LimitCheck, LimitReached, UsageLimit};
 
 /// Sort key of `order`: a deployment without `order` comes after every deployment with one.
+#[inline(always)]
 fn order_key(m: &Member) -> (bool, i64) {
     match m.deployment.litellm_params().order() {
         Some(o) => (false, o),
@@ -62,10 +63,12 @@ pub(crate) struct Request<'a> {
 }
 
 impl Request<'_> {
+    #[inline(always)]
     fn healthy(&self, m: &Member) -> bool {
         !m.deployment.model_info().blocked() && !m.stats.is_cooling(self.now_ns)
     }
 
+    #[inline(always)]
     fn fits(&self, m: &Member) -> bool {
         pre_call::fits(self.input_tokens, m.context_window)
     }
@@ -90,6 +93,20 @@ impl Request<'_> {
         }
         self.limits?
             .reached(&m.limits, &m.stats.usage, &m.stats.shared)
+    }
+
+    /// The limits a route to `m` has just reached by taking its slot and being counted: `max_parallel_requests`
+    /// now full, and `rpm` under `usage-based-routing-v2` (feature `tracing`).
+    #[cfg(feature = "tracing")]
+    pub fn limits_taken(&self, m: &Member) -> [Option<UsageLimit>; 2] {
+        let parallel = m.limits.max_parallel.and_then(|limit| {
+            let in_flight = m.stats.in_flight() as u64;
+            (in_flight >= limit).then_some(UsageLimit::MaxParallelRequests { limit, in_flight })
+        });
+        let rpm = self
+            .limits
+            .and_then(|check| check.rpm_taken(&m.limits, &m.stats.usage));
+        [parallel, rpm]
     }
 
     #[inline]
@@ -270,4 +287,36 @@ pub(crate) fn unavailable(members: &[Arc<Member>], request: &Request<'_>) -> Una
     out.limited = limited;
     out.largest_window = largest_window;
     out
+}
+
+/// The `deployment skipped` events for the members `rule` leaves out (feature `tracing`; out of line, called
+/// only when the event is enabled).
+#[cfg(feature = "tracing")]
+#[cold]
+#[inline(never)]
+pub(crate) fn trace_skipped(
+    model: &str,
+    group: &str,
+    members: &[Arc<Member>],
+    rule: &Eligibility<'_>,
+) {
+    for m in members.iter().filter(|m| !rule.accepts(m)) {
+        let why = match availability(m, Some(rule), Some(&rule.tags), &rule.request) {
+            CandidateStatus::Blocked => "blocked",
+            CandidateStatus::CoolingDown(_) => "cooling down",
+            CandidateStatus::ContextWindowTooSmall(_) => "context window too small",
+            CandidateStatus::TagMismatch => "tag mismatch",
+            CandidateStatus::AtLimit(_) => "at a usage limit",
+            CandidateStatus::LowerPriority => "lower priority",
+            CandidateStatus::Available => continue,
+        };
+        crate::trace::debug!(
+            target: "modelroute::route",
+            model,
+            group,
+            deployment = %m.id(),
+            why,
+            "deployment skipped"
+        );
+    }
 }

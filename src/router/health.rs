@@ -122,6 +122,7 @@ pub(crate) struct Stats {
 }
 
 impl Stats {
+    #[inline]
     pub fn in_flight(&self) -> usize {
         self.in_flight.load(Ordering::Relaxed)
     }
@@ -136,6 +137,14 @@ impl Stats {
         self.cooldown.is_cooling(now_ns)
     }
 
+    /// Reports `cooldown ended` for `id` if its cooldown ended by `now_ns` and nobody reported it yet
+    /// (feature `tracing`).
+    #[cfg(feature = "tracing")]
+    #[inline]
+    pub fn report_cooldown_end(&self, now_ns: u64, id: &crate::DeploymentId) {
+        self.cooldown.report_end(now_ns, id);
+    }
+
     /// Time left in the cooldown, if cooling down.
     pub fn cooldown_left(&self, now_ns: u64) -> Option<Duration> {
         self.cooldown.left(now_ns)
@@ -148,9 +157,10 @@ impl Stats {
             .extend_to(now_ns.saturating_add(super::cooldown::nanos(left)).max(1));
     }
 
-    /// Records an outcome at `now_ns`. Returns true if it decided a cooldown.
+    /// Records an outcome of deployment `id` at `now_ns`. Returns true if it decided a cooldown.
     pub fn record(
         &self,
+        id: &crate::DeploymentId,
         outcome: Outcome,
         now_ns: u64,
         rule: &CooldownRule,
@@ -165,7 +175,7 @@ impl Stats {
             }
             Outcome::Failure(kind) => {
                 self.failures_total.fetch_add(1, Ordering::Relaxed);
-                self.cooldown.on_failure(kind, now_ns, rule, own, group)
+                self.cooldown.on_failure(id, kind, now_ns, rule, own, group)
             }
         }
     }

@@ -122,6 +122,11 @@ pub struct RouterSettings {
     /// `enable_pre_call_checks`: leave out the deployments whose context window is smaller than the input
     /// tokens the request states ([`RequestContext::with_input_tokens`](super::RequestContext::with_input_tokens)).
     pub enable_pre_call_checks: bool,
+    /// For `lar1`: the `model_info.type` (tier) a request goes to. LiteLLM picks it from the request's LAR-1
+    /// metadata; a request here has none, so it is LiteLLM's pick for that case: confidence 0.5 against
+    /// `routing_strategy_args.confidence_threshold_low` / `_medium` / `_high` (0.3 / 0.5 / 0.7): below low
+    /// `cloud-smart`, below medium `cloud-fast`, below high `local` (the default), else `deep`.
+    pub lar1_type: String,
 }
 
 impl Default for RouterSettings {
@@ -150,6 +155,7 @@ impl Default for RouterSettings {
             max_model_name_len: 1024,
             tag_filtering_match_any: true,
             enable_pre_call_checks: false,
+            lar1_type: "local".to_string(),
         }
     }
 }

@@ -205,7 +205,43 @@ pub(crate) struct State {
     pub by_id: HashMap<DeploymentId, Arc<Member>>,
     /// Given to every member when it is created.
     pub defaults: MemberDefaults,
+    /// Deployments by `litellm_params.model` (LiteLLM's `_get_deployment_by_litellm_model`): those without a
+    /// `model_info.team_id` whose model is no template (no `*`), each group in id order (canonical, so that a
+    /// reconciled router equals a fresh one).
+    pub by_model: HashMap<Box<str>, Group>,
+    /// How many ids have each length: a requested name of a length no id has is no id (skips a hash lookup
+    /// on the route path).
+    id_lengths: IdLengths,
     next_rank: u64,
+}
+
+/// Counts of id lengths, `0..LONG` exactly and `LONG..` together.
+#[derive(Debug, Default)]
+struct IdLengths(Vec<u32>);
+
+const LONG: usize = 128;
+
+impl IdLengths {
+    fn add(&mut self, id: &DeploymentId) {
+        if self.0.is_empty() {
+            self.0 = vec![0; LONG + 1];
+        }
+        self.0[id.as_str().len().min(LONG)] += 1;
+    }
+    fn remove(&mut self, id: &DeploymentId) {
+        if let Some(n) = self.0.get_mut(id.as_str().len().min(LONG)) {
+            *n = n.saturating_sub(1);
+        }
+    }
+    fn may_hold(&self, len: usize) -> bool {
+        self.0.get(len.min(LONG)).is_some_and(|&n| n > 0)
+    }
+}
+
+/// The `litellm_params.model` under which `d` is found by [`State::by_model`], if any.
+fn model_key(d: &Deployment) -> Option<&str> {
+    let model = d.litellm_params().model();
+    (d.model_info().team_id().is_none() && !model.contains('*')).then_some(model)
 }
 
 fn scope_mut<'s>(
@@ -268,6 +304,8 @@ impl State {
         let key = GroupKey::of(&member.deployment);
         let result = match &old {
             Some(old) if GroupKey::of(&old.deployment) == key => {
+                self.unindex_model(old);
+                self.index_model(&member);
                 if let Some(group) = self.group_mut(key)
                     && let Some(slot) = group.members.iter_mut().find(|m| m.id() == member.id())
                 {
@@ -288,6 +326,9 @@ impl State {
                 Upserted::Added
             }
         };
+        if old.is_none() {
+            self.id_lengths.add(member.id());
+        }
         self.by_id.insert(member.id().clone(), member);
         result
     }
@@ -296,11 +337,21 @@ impl State {
     pub fn remove(&mut self, id: &DeploymentId) -> bool {
         match self.by_id.remove(id) {
             Some(old) => {
+                self.id_lengths.remove(id);
                 self.detach(&old);
                 true
             }
             None => false,
         }
+    }
+
+    /// The deployment whose id is `name`.
+    #[inline]
+    pub fn member_by_id(&self, name: &str) -> Option<&Arc<Member>> {
+        if !self.id_lengths.may_hold(name.len()) {
+            return None;
+        }
+        self.by_id.get(name)
     }
 
     /// Takes every deployment of a pattern group out of the `PatternRouter` (not out of the group), so that
@@ -359,7 +410,31 @@ impl State {
         }
     }
 
+    fn index_model(&mut self, member: &Arc<Member>) {
+        if let Some(model) = model_key(&member.deployment) {
+            let members = &mut self
+                .by_model
+                .entry(model.into())
+                .or_insert_with(|| Group::new(model))
+                .members;
+            let at = members.partition_point(|m| m.id() < member.id());
+            members.insert(at, member.clone());
+        }
+    }
+
+    fn unindex_model(&mut self, old: &Arc<Member>) {
+        if let Some(model) = model_key(&old.deployment)
+            && let Some(group) = self.by_model.get_mut(model)
+        {
+            group.members.retain(|m| m.id() != old.id());
+            if group.members.is_empty() {
+                self.by_model.remove(model);
+            }
+        }
+    }
+
     fn attach(&mut self, member: &Arc<Member>) {
+        self.index_model(member);
         let key = GroupKey::of(&member.deployment);
         let scope = scope_mut(&mut self.global, &mut self.teams, key.team);
         let groups = if member.wildcard {
@@ -378,6 +453,7 @@ impl State {
     }
 
     fn detach(&mut self, old: &Arc<Member>) {
+        self.unindex_model(old);
         let key = GroupKey::of(&old.deployment);
         if old.wildcard {
             self.patterns.remove(old.id());
@@ -517,6 +593,9 @@ pub(crate) fn plan(state: &State, desired: &[Arc<Deployment>]) -> Result<Plan, C
         let key = GroupKey::of(d);
         let current = state.by_id.get(d.id());
         let same = current.is_some_and(|m| Arc::ptr_eq(&m.deployment, d) || *m.deployment == **d);
+        if !same && d.is_strategy_marker() {
+            return Err(ChangeError::StrategyMarker { id: d.id().clone() });
+        }
         if !same && key.wildcard() {
             PatternRouter::check(d).map_err(|source| ChangeError::Pattern {
                 id: d.id().clone(),

@@ -47,9 +47,32 @@ pub enum RoutingStrategy {
     /// ties go to the first in config order. `rpm` / `tpm` are limits on the successes and tokens of the
     /// current minute.
     LowestCost,
+    /// `provider-budget-routing`: picks like `simple-shuffle`; provider budgets (`provider_budget_config`)
+    /// are not enforced. (LiteLLM 1.109.1 accepts the name but has no selector for it, so it answers every
+    /// request with "No deployments available".)
+    ProviderBudget,
+    /// `lar1` (LiteLLM's LAR-1 routing): the first eligible deployment whose `model_info.type` is the tier
+    /// LiteLLM picks for a request without LAR-1 metadata (confidence 0.5 against `routing_strategy_args`
+    /// `confidence_threshold_low` / `_medium` / `_high`: `local` with the defaults; see
+    /// [`RouterSettings::lar1_type`](super::RouterSettings::lar1_type)), else the first eligible one.
+    Lar1,
 }
 
 impl RoutingStrategy {
+    /// Every strategy, in the order of [`RoutingStrategy::as_str`]'s names as LiteLLM lists them
+    /// (`round-robin`, this crate's own, last).
+    pub const ALL: [RoutingStrategy; 9] = [
+        RoutingStrategy::SimpleShuffle,
+        RoutingStrategy::Lar1,
+        RoutingStrategy::LeastBusy,
+        RoutingStrategy::LowestLatency,
+        RoutingStrategy::LowestCost,
+        RoutingStrategy::UsageBasedV2,
+        RoutingStrategy::UsageBased,
+        RoutingStrategy::ProviderBudget,
+        RoutingStrategy::RoundRobin,
+    ];
+
     /// The name LiteLLM's config uses (`round-robin` is this crate's own).
     pub fn as_str(&self) -> &'static str {
         match self {
@@ -60,6 +83,8 @@ impl RoutingStrategy {
             RoutingStrategy::UsageBased => "usage-based-routing",
             RoutingStrategy::UsageBasedV2 => "usage-based-routing-v2",
             RoutingStrategy::LowestCost => "cost-based-routing",
+            RoutingStrategy::ProviderBudget => "provider-budget-routing",
+            RoutingStrategy::Lar1 => "lar1",
         }
     }
 }
@@ -85,19 +110,16 @@ impl std::error::Error for UnknownStrategy {}
 impl FromStr for RoutingStrategy {
     type Err = UnknownStrategy;
 
-    /// Parses LiteLLM's names (`simple-shuffle`, `least-busy`, `latency-based-routing`,
-    /// `usage-based-routing`, `usage-based-routing-v2`, `cost-based-routing`) and `round-robin`;
-    /// `lowest-latency` is accepted too.
+    /// Parses every name LiteLLM 1.109.1 accepts (`simple-shuffle`, `lar1`, `least-busy`,
+    /// `latency-based-routing`, `cost-based-routing`, `usage-based-routing-v2`, `usage-based-routing`,
+    /// `provider-budget-routing`), and `round-robin`; `lowest-latency` is accepted too.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
-            "simple-shuffle" => Ok(RoutingStrategy::SimpleShuffle),
-            "round-robin" => Ok(RoutingStrategy::RoundRobin),
-            "least-busy" => Ok(RoutingStrategy::LeastBusy),
-            "latency-based-routing" | "lowest-latency" => Ok(RoutingStrategy::LowestLatency),
-            "usage-based-routing" => Ok(RoutingStrategy::UsageBased),
-            "usage-based-routing-v2" => Ok(RoutingStrategy::UsageBasedV2),
-            "cost-based-routing" => Ok(RoutingStrategy::LowestCost),
-            other => Err(UnknownStrategy(other.to_string())),
+            "lowest-latency" => Ok(RoutingStrategy::LowestLatency),
+            other => RoutingStrategy::ALL
+                .into_iter()
+                .find(|strategy| strategy.as_str() == other)
+                .ok_or_else(|| UnknownStrategy(other.to_string())),
         }
     }
 }
@@ -220,6 +242,8 @@ pub(crate) struct StrategyInput<'a> {
     pub latency: LatencyRead,
     /// The current minute and the counters' `ttl` (usage-based routing).
     pub usage: Option<(WallNow, u64)>,
+    /// For `lar1`: the `model_info.type` to prefer.
+    pub lar1_type: &'a str,
 }
 
 // The key-based strategies read the (cheap) key of every member first and check eligibility (`ok`: health,
@@ -286,7 +310,23 @@ pub(crate) fn pick(
         return nth(members, &ok, 0);
     }
     match input.strategy {
-        RoutingStrategy::SimpleShuffle => shuffle(input.rng, members, count, &ok),
+        RoutingStrategy::SimpleShuffle | RoutingStrategy::ProviderBudget => {
+            shuffle(input.rng, members, count, &ok)
+        }
+        RoutingStrategy::Lar1 => {
+            let typed = |m: &Member| {
+                ok(m)
+                    && m.deployment
+                        .model_info()
+                        .get("type")
+                        .and_then(|t| t.as_str())
+                        == Some(input.lar1_type)
+            };
+            match members.iter().position(|m| typed(m)) {
+                Some(i) => i,
+                None => nth(members, &ok, 0),
+            }
+        }
         RoutingStrategy::RoundRobin => {
             let turn = input.round_robin.fetch_add(1, Ordering::Relaxed);
             nth(members, &ok, turn % count)
@@ -383,17 +423,14 @@ mod tests {
 
     #[test]
     fn strategy_names_round_trip() {
-        for s in [
-            RoutingStrategy::SimpleShuffle,
-            RoutingStrategy::RoundRobin,
-            RoutingStrategy::LeastBusy,
-            RoutingStrategy::LowestLatency,
-            RoutingStrategy::UsageBased,
-            RoutingStrategy::UsageBasedV2,
-            RoutingStrategy::LowestCost,
-        ] {
+        for s in RoutingStrategy::ALL {
             assert_eq!(s.as_str().parse::<RoutingStrategy>(), Ok(s));
         }
+        assert_eq!(
+            "lowest-latency".parse::<RoutingStrategy>(),
+            Ok(RoutingStrategy::LowestLatency)
+        );
+        assert!("usage-based".parse::<RoutingStrategy>().is_err());
         assert!("least-cost".parse::<RoutingStrategy>().is_err());
     }
 

@@ -487,6 +487,18 @@ impl LimitCheck {
         None
     }
 
+    /// The `rpm` limit a route has just reached by being counted (`usage-based-routing-v2`, which counts
+    /// routes; `None` under the strategies that count successes).
+    #[cfg(feature = "tracing")]
+    pub fn rpm_taken(&self, limits: &Limits, counters: &UsageCounters) -> Option<UsageLimit> {
+        let limit = limits.rpm_allowed(&self.rule)?;
+        if self.rule.rpm_counts != RpmCounts::Requests {
+            return None;
+        }
+        let used = counters.requests.get(self.now, self.rule.ttl_secs);
+        (used >= limit).then_some(UsageLimit::Rpm { limit, used })
+    }
+
     /// When the count behind `limit` resets.
     pub fn resets_in(&self, limit: &UsageLimit, counters: &UsageCounters) -> Option<Duration> {
         let ttl = self.rule.ttl_secs;
@@ -521,6 +533,63 @@ impl LimitCheck {
             }
         }
     }
+}
+
+/// Records a success of deployment `id` and its tokens in `counters`, counted as `rule` counts them. With the
+/// feature `tracing`, a limit this success makes the deployment reach (`rpm` counting successes, `tpm`) is
+/// reported: `usage limit reached`.
+#[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+pub(crate) fn record_success(
+    id: &DeploymentId,
+    limits: &Limits,
+    counters: &UsageCounters,
+    rule: LimitRule,
+    now: WallNow,
+    tokens: u64,
+) {
+    #[cfg(feature = "tracing")]
+    let check = LimitCheck {
+        rule,
+        now,
+        input_tokens: 1,
+        // The local counts only: what this success changed.
+        fleet_minute: None,
+    };
+    // Not read without a fleet minute.
+    #[cfg(feature = "tracing")]
+    let local = SharedStats::default();
+    #[cfg(feature = "tracing")]
+    let before = crate::trace::info_enabled!(target: "modelroute::usage")
+        .then(|| check.reached(limits, counters, &local));
+    counters.record_success(now, rule.ttl_secs, tokens);
+    #[cfg(feature = "tracing")]
+    if let Some(None) = before
+        && let Some(limit) = check.reached(limits, counters, &local)
+    {
+        trace_limit_reached(id, &limit);
+    }
+}
+
+/// The `usage limit reached` event: deployment `id` has just reached `limit` (feature `tracing`).
+#[cfg(feature = "tracing")]
+#[cold]
+#[inline(never)]
+pub(crate) fn trace_limit_reached(id: &DeploymentId, limit: &UsageLimit) {
+    let (name, used, max) = match *limit {
+        UsageLimit::Rpm { limit, used } => ("rpm", used, limit),
+        UsageLimit::Tpm { limit, used, .. } => ("tpm", used, limit),
+        UsageLimit::MaxParallelRequests { limit, in_flight } => {
+            ("max_parallel_requests", in_flight, limit)
+        }
+    };
+    crate::trace::info!(
+        target: "modelroute::usage",
+        deployment = %id,
+        limit = name,
+        used,
+        max,
+        "usage limit reached"
+    );
 }
 
 #[cfg(test)]

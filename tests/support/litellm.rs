@@ -549,6 +549,66 @@ fn spawn_proxy(venv: &Path, config: &Path, env: &[(&str, &str)]) -> LiteLlmProxy
     }
 }
 
+/// Runs `tests/litellm/<script>` with the venv's Python (installing LiteLLM first if needed), `input` on its
+/// stdin, offline; returns its stdout. The process is killed (by PID) if it runs longer than `timeout`.
+///
+/// # Panics
+/// If the script cannot start, exits with an error (its stderr is shown) or times out.
+pub fn run_script(script: &str, input: &[u8], timeout: Duration) -> Vec<u8> {
+    let venv = ensure_installed();
+    let mut child = Command::new(venv.join("bin").join("python"))
+        .arg(litellm_dir().join(script))
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {script}: {e}"));
+    let pid = child.id();
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    let input = input.to_vec();
+    let writer = thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let mut stdout = child.stdout.take().expect("piped stdout");
+    let mut stderr = child.stderr.take().expect("piped stderr");
+    let out = thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = stdout.read_to_end(&mut buf);
+        buf
+    });
+    let err = thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = stderr.read_to_end(&mut buf);
+        buf
+    });
+    let started = Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if started.elapsed() < timeout => thread::sleep(Duration::from_millis(50)),
+            Ok(None) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "{script} (pid {pid}) ran longer than {} s; killed",
+                    timeout.as_secs()
+                );
+            }
+            Err(e) => panic!("waiting for {script} (pid {pid}): {e}"),
+        }
+    };
+    let _ = writer.join();
+    let stdout = out.join().unwrap_or_default();
+    let stderr = err.join().unwrap_or_default();
+    assert!(
+        status.success(),
+        "{script} failed ({status}):\n{}",
+        String::from_utf8_lossy(&stderr)
+    );
+    stdout
+}
+
 /// `GET /health/liveliness` answers 200 (raw HTTP/1.1, bounded by short timeouts).
 fn liveliness_ok(port: u16) -> bool {
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
