@@ -160,53 +160,15 @@ impl<'a> From<&'a str> for RequestBody<'a> {
     }
 }
 
-/// Token counts of one completion (`usage`: `prompt_tokens`, `completion_tokens`, `total_tokens`).
+/// Token counts of one completion (`usage`: `prompt_tokens`, `completion_tokens`, `total_tokens`): the router's
+/// own `router::Usage`, so a completion's usage is reported as it is.
 ///
 /// ```
 /// use modelroute::call::Usage;
-/// let u = Usage::from_value(&serde_json::json!({"prompt_tokens": 9, "completion_tokens": 1})).unwrap();
+/// let u = Usage::from_json(&serde_json::json!({"prompt_tokens": 9, "completion_tokens": 1})).unwrap();
 /// assert_eq!((u.prompt_tokens, u.completion_tokens, u.total_tokens), (9, 1, 10));
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
-#[non_exhaustive]
-pub struct Usage {
-    /// Tokens of the prompt.
-    pub prompt_tokens: u64,
-    /// Tokens generated.
-    pub completion_tokens: u64,
-    /// Both (the server's figure; their sum when it sent none).
-    pub total_tokens: u64,
-}
-
-impl Usage {
-    /// Usage of `prompt` and `completion` tokens.
-    pub fn new(prompt: u64, completion: u64) -> Self {
-        Usage {
-            prompt_tokens: prompt,
-            completion_tokens: completion,
-            total_tokens: prompt.saturating_add(completion),
-        }
-    }
-
-    /// Reads a `usage` object; `None` when it is not an object with at least one token count.
-    pub fn from_value(v: &Value) -> Option<Self> {
-        let obj = v.as_object()?;
-        let get = |k: &str| obj.get(k).and_then(Value::as_u64);
-        let (p, c, t) = (
-            get("prompt_tokens"),
-            get("completion_tokens"),
-            get("total_tokens"),
-        );
-        if p.is_none() && c.is_none() && t.is_none() {
-            return None;
-        }
-        let mut u = Usage::new(p.unwrap_or(0), c.unwrap_or(0));
-        if let Some(t) = t {
-            u.total_tokens = t;
-        }
-        Some(u)
-    }
-}
+pub use crate::router::Usage;
 
 /// An error body as the server sent it, bounded (16 KiB kept) and with every secret of the call (API key,
 /// tokens, secret header values) replaced by `***`. What tells a context-window error or a content-policy
@@ -519,7 +481,7 @@ impl ChatCall {
         if let Some(err) = self.upstream_error(&value, &body, false) {
             return Err(err);
         }
-        let usage = value.get("usage").and_then(Usage::from_value);
+        let usage = value.get("usage").and_then(Usage::from_json);
         Ok(Completion {
             body: value,
             usage,

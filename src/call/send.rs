@@ -159,7 +159,7 @@ impl Sender {
                     let group = route.group().to_string();
                     let mut report = Outcome::success(completion.latency);
                     if let Some(usage) = completion.usage {
-                        report = report.with_usage(router_usage(usage));
+                        report = report.with_usage(usage);
                     }
                     let attempts = plan.succeeded(route, report);
                     return Ok(Sent {
@@ -311,11 +311,6 @@ impl CallErrors {
             call_error: call_error.map(Box::new),
         }
     }
-}
-
-fn router_usage(usage: Usage) -> crate::router::Usage {
-    crate::router::Usage::new(usage.prompt_tokens, usage.completion_tokens)
-        .with_total(usage.total_tokens)
 }
 
 impl CallError {
@@ -477,7 +472,7 @@ impl SentStream<'_> {
                 let mut outcome = Outcome::success(self.start.elapsed())
                     .with_time_to_first_token(self.stream.time_to_first_event());
                 if let Some(usage) = self.stream.usage() {
-                    outcome = outcome.with_usage(router_usage(usage));
+                    outcome = outcome.with_usage(usage);
                 }
                 answered.succeeded(outcome)
             }

@@ -279,7 +279,7 @@ impl ChatStream {
                 });
                 return Poll::Ready(Some(Err(err)));
             }
-            let usage = peek.usage.as_ref().and_then(Usage::from_value);
+            let usage = peek.usage.as_ref().and_then(Usage::from_json);
             if usage.is_some() {
                 self.usage = usage;
                 if self.settings.hide_usage && peek.choices.is_some_and(|c| c.is_empty()) {

@@ -55,7 +55,7 @@ use crate::deployment::{Deployment, DeploymentId};
 /// let usage = Usage::new(1200, 300);
 /// assert_eq!(usage.total_tokens, 1500);
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 #[non_exhaustive]
 pub struct Usage {
     /// `prompt_tokens`: input tokens.
