@@ -38,6 +38,16 @@ pub(crate) struct Outbox {
     pub dropped: u64,
 }
 
+impl Outbox {
+    /// Keeps one cooldown per deployment: the longest asked for.
+    fn add_cooldown(&mut self, id: DeploymentId, duration: Duration) {
+        match self.cooldowns.iter_mut().find(|(known, _)| *known == id) {
+            Some(entry) => entry.1 = entry.1.max(duration),
+            None => self.cooldowns.push((id, duration)),
+        }
+    }
+}
+
 /// Health of a replica's link to Redis, as [`Fleet::health`](super::Fleet::health) reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -131,13 +141,7 @@ impl Link {
 
     /// A cooldown started here: sent at once.
     pub(crate) fn cooldown_started(&self, id: DeploymentId, duration: Duration) {
-        {
-            let mut outbox = self.outbox.lock();
-            match outbox.cooldowns.iter_mut().find(|(known, _)| *known == id) {
-                Some(entry) => entry.1 = entry.1.max(duration),
-                None => outbox.cooldowns.push((id, duration)),
-            }
-        }
+        self.outbox.lock().add_cooldown(id, duration);
         self.wake();
     }
 
@@ -163,10 +167,7 @@ impl Link {
     pub(crate) fn restore(&self, cooldowns: Vec<(DeploymentId, Duration)>, samples: Vec<Local>) {
         let mut outbox = self.outbox.lock();
         for (id, duration) in cooldowns {
-            match outbox.cooldowns.iter_mut().find(|(known, _)| *known == id) {
-                Some(entry) => entry.1 = entry.1.max(duration),
-                None => outbox.cooldowns.push((id, duration)),
-            }
+            outbox.add_cooldown(id, duration);
         }
         let max = self.options.max_outbox;
         let mut merged: VecDeque<Local> = samples.into();
